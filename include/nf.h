@@ -1,0 +1,83 @@
+/*
+ * nf.h: the only interface to the kernel's nftables and conntrack.
+ *
+ * vcrd owns one table, inet vcrecovery:
+ *   map services   frontend addr . port -> target addr . port, one element
+ *                  per service, commented "NAME -> primary|standby since T",
+ *                  with a per-element counter (new connections since then)
+ *   set masq       targets whose DNATed traffic is masqueraded
+ *   chain prerouting/output (nat): dnat ip to ip daddr . tcp dport map @services
+ *   chain postrouting (nat):       ct status dnat ip daddr . tcp dport @masq masquerade
+ */
+#ifndef NF_H
+#define NF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "conf-t.h"
+
+#define NF_TABLE	"vcrecovery"
+#define NF_MAP		"services"
+#define NF_MASQ		"masq"
+
+struct nf;
+
+enum nf_op {
+	NF_ADD = 0,
+	NF_DEL,
+};
+
+enum nf_set {
+	NF_SET_SERVICES = 0,
+	NF_SET_MASQ,
+};
+
+/* One element change; a batch of them is applied atomically. */
+struct nf_change {
+	enum nf_op	op;
+	enum nf_set	set;
+	struct endpoint	key;
+	struct endpoint	data;		/* NF_SET_SERVICES only */
+	char		comment[128];	/* NF_SET_SERVICES NF_ADD only */
+};
+
+/* A growable list of changes. */
+struct nf_batch {
+	struct nf_change *c;
+	size_t		 n, cap;
+};
+
+int	nf_batch_add(struct nf_batch *b, enum nf_op op, enum nf_set set,
+	    const struct endpoint *key, const struct endpoint *data,
+	    const char *comment);
+void	nf_batch_reset(struct nf_batch *b);
+
+/* Returns NULL and fills err on failure. */
+struct nf *nf_open(char *err, size_t errlen);
+void	nf_close(struct nf *nf);
+
+/*
+ * Replace the whole table, in one transaction, by the table, sets, chains
+ * and rules plus the elements in b (NF_ADD only). Traffic sees the old or
+ * the new table, never neither.
+ */
+int	nf_replace_table(struct nf *nf, const struct nf_batch *b, char *err, size_t errlen);
+/* Apply b in one transaction, every ACK read. */
+int	nf_apply(struct nf *nf, const struct nf_batch *b, char *err, size_t errlen);
+int	nf_delete_table(struct nf *nf, char *err, size_t errlen);
+
+/*
+ * Build the netlink batch for b into buf; returns its length, or -1 when
+ * buf is too small. Exposed for round-trip tests.
+ */
+ssize_t	nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq,
+	    void *buf, size_t len);
+
+/*
+ * Delete the conntrack entries of connections to frontend that were
+ * NATed to target. Returns the number deleted, -1 on error.
+ */
+int	nf_ct_flush(struct nf *nf, const struct endpoint *frontend, const struct endpoint *target,
+	    char *err, size_t errlen);
+
+#endif

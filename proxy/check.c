@@ -1,0 +1,423 @@
+/*
+ * check.c: health checks, all on the event loop.
+ *
+ * tcp:  a non-blocking connect(); writable means connected. The socket is
+ *       closed with a RST (SO_LINGER 0), as HAProxy does, so a thousand
+ *       checks a second leave no TIME_WAIT behind.
+ * http: libcurl's multi-socket API, its sockets and timer driven by libevent.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "vcr.h"
+#include "check.h"
+#include "conf.h"
+
+#define BODY_MAX	(64 * 1024)
+
+struct chk_http {
+	struct event_base *base;
+	CURLM		*multi;
+	struct event	*timer;
+};
+
+struct chk {
+	struct event_base *base;
+	struct chk_http	*http;
+	struct chk_conf	 conf;
+	struct endpoint	 target;
+	chk_cb		 cb;
+	void		*arg;
+	struct event	*tick;		/* interval timer */
+	/* running check */
+	int		 running;
+	uint64_t	 started_us;
+	int		 fd;		/* tcp */
+	struct event	*io;		/* tcp */
+	CURL		*easy;		/* http */
+	struct curl_slist *headers;
+	char		*body;
+	size_t		 body_len;
+	char		 url[320];
+};
+
+static void chk_finish(struct chk *c, int ok, const char *reason);
+
+/* ---- http: libcurl multi on libevent ---- */
+
+struct curl_sock {
+	struct event	*ev;
+	struct chk_http	*h;
+};
+
+static void
+http_check_done(struct chk_http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		struct chk *c = NULL;
+		char reason[96];
+		long code = 0;
+		int ok = 0;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+		if (msg->data.result != CURLE_OK) {
+			if (msg->data.result == CURLE_OPERATION_TIMEDOUT)
+				snprintf(reason, sizeof(reason), "HTTP timeout after %u ms",
+				    c->conf.timeout_ms);
+			else if (msg->data.result == CURLE_COULDNT_CONNECT)
+				snprintf(reason, sizeof(reason), "connection refused or unreachable");
+			else
+				snprintf(reason, sizeof(reason), "HTTP: %s",
+				    curl_easy_strerror(msg->data.result));
+		} else {
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+			for (unsigned i = 0; i < c->conf.nstatus; i++)
+				if ((unsigned long)code >= c->conf.status[i].lo &&
+				    (unsigned long)code <= c->conf.status[i].hi)
+					ok = 1;
+			if (!ok)
+				snprintf(reason, sizeof(reason), "HTTP %ld", code);
+			else if (c->conf.expect_body[0] && (c->body == NULL ||
+			    memmem(c->body, c->body_len, c->conf.expect_body,
+			    strlen(c->conf.expect_body)) == NULL)) {
+				ok = 0;
+				snprintf(reason, sizeof(reason), "HTTP %ld without \"%.40s\" in the body",
+				    code, c->conf.expect_body);
+			} else
+				snprintf(reason, sizeof(reason), "HTTP %ld", code);
+		}
+		chk_finish(c, ok, reason);
+	}
+}
+
+static void
+curl_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk_http *h = arg;
+	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) |
+	    (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+
+	curl_multi_socket_action(h->multi, fd, action, &running);
+	http_check_done(h);
+}
+
+static void
+curl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk_http *h = arg;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_done(h);
+}
+
+static int
+curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct chk_http *h = userp;
+	struct curl_sock *cs = socketp;
+	short kind;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (cs) {
+			event_free(cs->ev);
+			free(cs);
+			curl_multi_assign(h->multi, s, NULL);
+		}
+		return 0;
+	}
+	kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
+	    (what & CURL_POLL_OUT ? EV_WRITE : 0));
+	if (cs == NULL) {
+		if ((cs = calloc(1, sizeof(*cs))) == NULL)
+			return -1;
+		cs->h = h;
+		curl_multi_assign(h->multi, s, cs);
+	} else
+		event_free(cs->ev);
+	cs->ev = event_new(h->base, s, kind, curl_event_cb, h);
+	event_add(cs->ev, NULL);
+	return 0;
+}
+
+static int
+curl_timerfn_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct chk_http *h = userp;
+	struct timeval tv;
+
+	if (timeout_ms < 0) {
+		evtimer_del(h->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(h->timer, &tv);
+	return 0;
+}
+
+struct chk_http *
+chk_http_new(struct event_base *base)
+{
+	struct chk_http *h;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return NULL;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->base = base;
+	h->multi = curl_multi_init();
+	h->timer = evtimer_new(base, curl_timer_cb, h);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timerfn_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return h;
+}
+
+void
+chk_http_free(struct chk_http *h)
+{
+	if (h == NULL)
+		return;
+	curl_multi_cleanup(h->multi);
+	event_free(h->timer);
+	free(h);
+	curl_global_cleanup();
+}
+
+static size_t
+curl_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct chk *c = arg;
+	size_t n = size * nmemb, room;
+
+	if (c->conf.expect_body[0] == '\0')
+		return n;
+	room = BODY_MAX - c->body_len;
+	if (n > room)
+		n = room;
+	if (n > 0) {
+		char *b = realloc(c->body, c->body_len + n);
+		if (b == NULL)
+			return 0;
+		memcpy(b + c->body_len, ptr, n);
+		c->body = b;
+		c->body_len += n;
+	}
+	return size * nmemb;
+}
+
+static int
+http_start(struct chk *c)
+{
+	char addr[INET_ADDRSTRLEN], host[300];
+
+	inet_ntop(AF_INET, &c->target.addr, addr, sizeof(addr));
+	snprintf(c->url, sizeof(c->url), "http://%s:%u%s", addr, c->target.port, c->conf.path);
+	if ((c->easy = curl_easy_init()) == NULL)
+		return -1;
+	curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
+	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)c->conf.timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "vcrd-check/" VCR_VERSION);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, curl_write_cb);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	/* A check must see a fresh connection fail, not a pooled one. */
+	curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 1L);
+	if (c->conf.host[0]) {
+		snprintf(host, sizeof(host), "Host: %s", c->conf.host);
+		c->headers = curl_slist_append(NULL, host);
+		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+	}
+	if (curl_multi_add_handle(c->http->multi, c->easy) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+static void
+http_cleanup(struct chk *c)
+{
+	if (c->easy) {
+		curl_multi_remove_handle(c->http->multi, c->easy);
+		curl_easy_cleanup(c->easy);
+		c->easy = NULL;
+	}
+	curl_slist_free_all(c->headers);
+	c->headers = NULL;
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
+}
+
+/* ---- tcp ---- */
+
+static void
+tcp_cleanup(struct chk *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (c->io) {
+		event_free(c->io);
+		c->io = NULL;
+	}
+	if (c->fd != -1) {
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+static void
+tcp_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk *c = arg;
+	char reason[96];
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (what & EV_TIMEOUT) {
+		snprintf(reason, sizeof(reason), "connect timeout after %u ms", c->conf.timeout_ms);
+		chk_finish(c, 0, reason);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		snprintf(reason, sizeof(reason), "%s", soerr == ECONNREFUSED ?
+		    "connection refused" : strerror(soerr));
+		chk_finish(c, 0, reason);
+		return;
+	}
+	chk_finish(c, 1, "connected");
+}
+
+static int
+tcp_start(struct chk *c, char *reason, size_t len)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = c->target.addr,
+	    .sin_port = htons(c->target.port) };
+	struct timeval tv = { c->conf.timeout_ms / 1000, (c->conf.timeout_ms % 1000) * 1000 };
+
+	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(reason, len, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 && errno != EINPROGRESS) {
+		snprintf(reason, len, "%s", errno == ECONNREFUSED ? "connection refused" :
+		    strerror(errno));
+		return -1;
+	}
+	c->io = event_new(c->base, c->fd, EV_WRITE, tcp_event_cb, c);
+	event_add(c->io, &tv);
+	return 0;
+}
+
+/* ---- common ---- */
+
+static void
+chk_finish(struct chk *c, int ok, const char *reason)
+{
+	unsigned latency = (unsigned)(now_us() - c->started_us);
+
+	if (c->conf.type == CHK_HTTP)
+		http_cleanup(c);
+	else
+		tcp_cleanup(c);
+	c->running = 0;
+	c->cb(c, ok, reason, latency, c->arg);
+}
+
+static void
+chk_run(struct chk *c)
+{
+	char reason[96];
+	int rc;
+
+	if (c->running)
+		return;		/* a slow check never overlaps itself */
+	c->running = 1;
+	c->started_us = now_us();
+	if (c->conf.type == CHK_HTTP) {
+		rc = http_start(c);
+		snprintf(reason, sizeof(reason), "cannot start HTTP check");
+	} else
+		rc = tcp_start(c, reason, sizeof(reason));
+	if (rc == -1)
+		chk_finish(c, 0, reason);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk *c = arg;
+	struct timeval tv = { c->conf.interval_ms / 1000, (c->conf.interval_ms % 1000) * 1000 };
+
+	evtimer_add(c->tick, &tv);
+	chk_run(c);
+}
+
+struct chk *
+chk_new(struct event_base *base, struct chk_http *http, const struct chk_conf *conf,
+    const struct endpoint *target, chk_cb cb, void *arg)
+{
+	struct chk *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->base = base;
+	c->http = http;
+	c->conf = *conf;
+	c->target = *target;
+	c->cb = cb;
+	c->arg = arg;
+	c->fd = -1;
+	c->tick = evtimer_new(base, tick_cb, c);
+	return c;
+}
+
+void
+chk_start(struct chk *c, unsigned delay_ms)
+{
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+
+	evtimer_add(c->tick, &tv);
+}
+
+void
+chk_now(struct chk *c)
+{
+	evtimer_del(c->tick);
+	tick_cb(-1, 0, c);
+}
+
+void
+chk_free(struct chk *c)
+{
+	if (c == NULL)
+		return;
+	if (c->conf.type == CHK_HTTP)
+		http_cleanup(c);
+	else
+		tcp_cleanup(c);
+	event_free(c->tick);
+	free(c);
+}

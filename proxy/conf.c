@@ -1,0 +1,776 @@
+/*
+ * conf.c: the configuration file parser.
+ *
+ * The file is a list of statements, one per line, and blocks in braces:
+ *
+ *	control-socket /run/vcrd.sock
+ *	service web {
+ *		frontend 198.18.0.1:80
+ *		check http {
+ *			path /healthz
+ *		}
+ *	}
+ *
+ * '#' starts a comment; strings with spaces are written in double quotes.
+ * Every error names file:line, the field and the bad value.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vcr.h"
+#include "conf.h"
+
+#define CONF_MAX_SIZE	(16u << 20)
+#define TOK_MAX		512
+
+enum tok_type {
+	T_EOF = 0,
+	T_WORD,
+	T_NL,
+	T_OPEN,
+	T_CLOSE,
+};
+
+struct parser {
+	const char	*name;
+	const char	*p, *end;
+	int		 line;
+	enum tok_type	 type;
+	char		 tok[TOK_MAX];
+	int		 tok_line;
+	char		*err;
+	size_t		 errlen;
+	int		 failed;
+};
+
+static void
+perr(struct parser *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parser *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (ps->failed)
+		return;
+	ps->failed = 1;
+	n = snprintf(ps->err, ps->errlen, "%s:%d: ", ps->name, line);
+	if (n < 0 || (size_t)n >= ps->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads the next token into ps->tok. */
+static int
+next(struct parser *ps)
+{
+	size_t n = 0;
+
+	for (;;) {
+		while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r'))
+			ps->p++;
+		if (ps->p < ps->end && *ps->p == '#')
+			while (ps->p < ps->end && *ps->p != '\n')
+				ps->p++;
+		break;
+	}
+	ps->tok[0] = '\0';
+	ps->tok_line = ps->line;
+	if (ps->p >= ps->end)
+		return ps->type = T_EOF;
+	switch (*ps->p) {
+	case '\n':
+		ps->p++;
+		ps->line++;
+		return ps->type = T_NL;
+	case ';':
+		ps->p++;
+		return ps->type = T_NL;
+	case '{':
+		ps->p++;
+		strcpy(ps->tok, "{");
+		return ps->type = T_OPEN;
+	case '}':
+		ps->p++;
+		strcpy(ps->tok, "}");
+		return ps->type = T_CLOSE;
+	case '"':
+		ps->p++;
+		while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\n') {
+			if (*ps->p == '\\' && ps->p + 1 < ps->end && ps->p[1] != '\n')
+				ps->p++;
+			if (n + 1 >= sizeof(ps->tok)) {
+				perr(ps, ps->line, "string longer than %d bytes", TOK_MAX - 1);
+				return ps->type = T_EOF;
+			}
+			ps->tok[n++] = *ps->p++;
+		}
+		if (ps->p >= ps->end || *ps->p != '"') {
+			perr(ps, ps->line, "unterminated string \"%.40s\"", ps->tok);
+			return ps->type = T_EOF;
+		}
+		ps->p++;
+		ps->tok[n] = '\0';
+		return ps->type = T_WORD;
+	}
+	while (ps->p < ps->end && !isspace((unsigned char)*ps->p) &&
+	    strchr("{};#\"", *ps->p) == NULL) {
+		if (n + 1 >= sizeof(ps->tok)) {
+			perr(ps, ps->line, "word longer than %d bytes", TOK_MAX - 1);
+			return ps->type = T_EOF;
+		}
+		ps->tok[n++] = *ps->p++;
+	}
+	ps->tok[n] = '\0';
+	return ps->type = T_WORD;
+}
+
+/* Skips blank lines. */
+static void
+next_nonblank(struct parser *ps)
+{
+	do
+		next(ps);
+	while (ps->type == T_NL && !ps->failed);
+}
+
+int
+parse_duration_ms(const char *s, unsigned *ms)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || v > 86400000ul)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60000;
+	else
+		return -1;
+	if (v > 86400000ul)
+		return -1;
+	*ms = (unsigned)v;
+	return 0;
+}
+
+int
+parse_endpoint(const char *s, struct endpoint *ep)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long port;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - s)) == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &ep->addr) != 1)
+		return -1;
+	if (!isdigit((unsigned char)colon[1]))
+		return -1;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port == 0 || port > 65535)
+		return -1;
+	ep->port = (uint16_t)port;
+	return 0;
+}
+
+const char *
+fmt_endpoint(const struct endpoint *ep, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ep->addr, a, sizeof(a));
+	snprintf(buf, len, "%s:%u", a, ep->port);
+	return buf;
+}
+
+static int
+parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "200-299,301" */
+static int
+parse_status(const char *s, struct chk_conf *cc)
+{
+	char buf[TOK_MAX], *save = NULL, *item;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	cc->nstatus = 0;
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(item, '-');
+		unsigned lo, hi;
+
+		if (cc->nstatus == CHK_STATUS_RANGES)
+			return -1;
+		if (dash)
+			*dash = '\0';
+		if (parse_uint(item, 100, 599, &lo) == -1)
+			return -1;
+		hi = lo;
+		if (dash && (parse_uint(dash + 1, 100, 599, &hi) == -1 || hi < lo))
+			return -1;
+		cc->status[cc->nstatus].lo = lo;
+		cc->status[cc->nstatus].hi = hi;
+		cc->nstatus++;
+	}
+	return cc->nstatus ? 0 : -1;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "on") == 0)
+		*out = 1;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "off") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads the value of "field" (one word, then end of line) into ps->tok.
+ * ctx names the enclosing block for the message.
+ */
+static int
+value(struct parser *ps, const char *ctx, const char *field)
+{
+	int line = ps->tok_line;
+
+	if (next(ps) != T_WORD) {
+		perr(ps, line, "%sfield '%s': missing value", ctx, field);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+end_of_statement(struct parser *ps, const char *ctx, const char *field)
+{
+	char extra[TOK_MAX];
+	int line = ps->tok_line;
+
+	snprintf(extra, sizeof(extra), "%s", ps->tok);
+	if (next(ps) == T_NL || ps->type == T_EOF)
+		return 0;
+	if (ps->type == T_CLOSE) {
+		/* "}" right after a value closes the block: give it back. */
+		ps->p--;
+		return 0;
+	}
+	perr(ps, line, "%sfield '%s': unexpected '%s' after value '%s'", ctx, field,
+	    ps->tok, extra);
+	return -1;
+}
+
+#define BAD(ps, line, ctx, field, val, expect)					\
+	perr(ps, line, "%sfield '%s': bad value '%s': expected %s", ctx, field, val, expect)
+
+static void
+chk_defaults(struct chk_conf *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->type = CHK_TCP;
+	snprintf(cc->path, sizeof(cc->path), "/");
+	cc->status[0].lo = 200;
+	cc->status[0].hi = 399;
+	cc->nstatus = 1;
+	cc->interval_ms = 1000;
+	cc->timeout_ms = 500;
+	cc->rise = 2;
+	cc->fall = 3;
+}
+
+static int
+parse_check(struct parser *ps, struct svc_conf *sc, const char *ctx)
+{
+	struct chk_conf *cc = &sc->check;
+	char field[TOK_MAX];
+	int line;
+
+	line = ps->tok_line;
+	if (value(ps, ctx, "check") == -1)
+		return -1;
+	if (strcmp(ps->tok, "tcp") == 0)
+		cc->type = CHK_TCP;
+	else if (strcmp(ps->tok, "http") == 0)
+		cc->type = CHK_HTTP;
+	else {
+		BAD(ps, line, ctx, "check", ps->tok, "tcp or http");
+		return -1;
+	}
+	if (next(ps) == T_NL || ps->type == T_EOF)
+		return 0;
+	if (ps->type != T_OPEN) {
+		perr(ps, line, "%sfield 'check': unexpected '%s' (expected '{' or end of line)",
+		    ctx, ps->tok);
+		return -1;
+	}
+	for (;;) {
+		next_nonblank(ps);
+		if (ps->failed)
+			return -1;
+		if (ps->type == T_CLOSE)
+			break;
+		if (ps->type != T_WORD) {
+			perr(ps, ps->tok_line, "%scheck block not closed (missing '}')", ctx);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "%s", ps->tok);
+		line = ps->tok_line;
+		if (value(ps, ctx, field) == -1)
+			return -1;
+		if (strcmp(field, "path") == 0) {
+			if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(cc->path) ||
+			    strpbrk(ps->tok, " \t\r\n")) {
+				BAD(ps, line, ctx, field, ps->tok, "an absolute URL path such as /healthz");
+				return -1;
+			}
+			snprintf(cc->path, sizeof(cc->path), "%s", ps->tok);
+		} else if (strcmp(field, "host") == 0) {
+			if (strlen(ps->tok) >= sizeof(cc->host) || strpbrk(ps->tok, " \t\r\n/")) {
+				BAD(ps, line, ctx, field, ps->tok, "a host name such as www.example.com");
+				return -1;
+			}
+			snprintf(cc->host, sizeof(cc->host), "%s", ps->tok);
+		} else if (strcmp(field, "expect-status") == 0) {
+			if (parse_status(ps->tok, cc) == -1) {
+				BAD(ps, line, ctx, field, ps->tok,
+				    "status codes or ranges such as 200-299,301 (at most 8)");
+				return -1;
+			}
+		} else if (strcmp(field, "expect-body") == 0) {
+			if (strlen(ps->tok) >= sizeof(cc->expect_body)) {
+				BAD(ps, line, ctx, field, ps->tok, "at most 255 bytes");
+				return -1;
+			}
+			snprintf(cc->expect_body, sizeof(cc->expect_body), "%s", ps->tok);
+		} else if (strcmp(field, "interval") == 0) {
+			if (parse_duration_ms(ps->tok, &cc->interval_ms) == -1 ||
+			    cc->interval_ms < 10) {
+				BAD(ps, line, ctx, field, ps->tok,
+				    "a duration of at least 10ms, such as 100ms or 2s");
+				return -1;
+			}
+		} else if (strcmp(field, "timeout") == 0) {
+			if (parse_duration_ms(ps->tok, &cc->timeout_ms) == -1 ||
+			    cc->timeout_ms < 1) {
+				BAD(ps, line, ctx, field, ps->tok, "a duration such as 150ms or 1s");
+				return -1;
+			}
+		} else if (strcmp(field, "rise") == 0 || strcmp(field, "fall") == 0) {
+			if (parse_uint(ps->tok, 1, 100, field[0] == 'r' ? &cc->rise : &cc->fall) == -1) {
+				BAD(ps, line, ctx, field, ps->tok, "a whole number from 1 to 100");
+				return -1;
+			}
+		} else {
+			perr(ps, line, "%sunknown check field '%s'", ctx, field);
+			return -1;
+		}
+		if (end_of_statement(ps, ctx, field) == -1)
+			return -1;
+	}
+	if (cc->type == CHK_TCP && (cc->host[0] || cc->expect_body[0])) {
+		perr(ps, line, "%scheck tcp: 'host' and 'expect-body' need 'check http'", ctx);
+		return -1;
+	}
+	if (cc->timeout_ms > cc->interval_ms) {
+		perr(ps, line, "%scheck: timeout %ums is longer than interval %ums",
+		    ctx, cc->timeout_ms, cc->interval_ms);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= SVC_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-_.", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+parse_service(struct parser *ps, struct vcr_conf *conf)
+{
+	struct svc_conf *sc;
+	char ctx[SVC_NAME_MAX + 32], field[TOK_MAX];
+	int line = ps->tok_line, have_fe = 0, have_pri = 0, have_sb = 0, l;
+	struct svc_conf *o;
+	char a[32], b[32];
+
+	if (value(ps, "", "service") == -1)
+		return -1;
+	if (!valid_name(ps->tok)) {
+		BAD(ps, line, "", "service", ps->tok,
+		    "a name of 1 to 47 letters, digits, '-', '_' or '.'");
+		return -1;
+	}
+	if ((o = conf_find(conf, ps->tok)) != NULL) {
+		perr(ps, line, "service '%s' is already defined at line %d", ps->tok, o->line);
+		return -1;
+	}
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		perr(ps, line, "out of memory");
+		return -1;
+	}
+	snprintf(sc->name, sizeof(sc->name), "%s", ps->tok);
+	sc->line = line;
+	sc->snat = 1;
+	sc->failover_auto = 1;
+	sc->failback_auto = 0;
+	sc->failback_hold_ms = 60000;
+	chk_defaults(&sc->check);
+	TAILQ_INSERT_TAIL(&conf->services, sc, entry);
+	conf->nservices++;
+	snprintf(ctx, sizeof(ctx), "service '%s': ", sc->name);
+
+	if (next(ps) != T_OPEN) {
+		perr(ps, line, "service '%s': expected '{' after the name", sc->name);
+		return -1;
+	}
+	for (;;) {
+		next_nonblank(ps);
+		if (ps->failed)
+			return -1;
+		if (ps->type == T_CLOSE)
+			break;
+		if (ps->type != T_WORD) {
+			perr(ps, ps->tok_line, "%sblock not closed (missing '}' for line %d)",
+			    ctx, line);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "%s", ps->tok);
+		l = ps->tok_line;
+		if (strcmp(field, "check") == 0) {
+			if (parse_check(ps, sc, ctx) == -1)
+				return -1;
+			continue;
+		}
+		if (value(ps, ctx, field) == -1)
+			return -1;
+		if (strcmp(field, "frontend") == 0 || strcmp(field, "primary") == 0 ||
+		    strcmp(field, "standby") == 0) {
+			struct endpoint *ep = field[0] == 'f' ? &sc->frontend :
+			    field[0] == 'p' ? &sc->primary : &sc->standby;
+			if (parse_endpoint(ps->tok, ep) == -1) {
+				BAD(ps, l, ctx, field, ps->tok,
+				    "an IPv4 address and port such as 198.18.0.1:80");
+				return -1;
+			}
+			*(field[0] == 'f' ? &have_fe : field[0] == 'p' ? &have_pri : &have_sb) = l;
+		} else if (strcmp(field, "protocol") == 0) {
+			if (strcmp(ps->tok, "tcp") != 0) {
+				BAD(ps, l, ctx, field, ps->tok, "tcp (the only protocol so far)");
+				return -1;
+			}
+		} else if (strcmp(field, "mode") == 0) {
+			if (strcmp(ps->tok, "dnat") != 0) {
+				BAD(ps, l, ctx, field, ps->tok,
+				    "dnat (the tcp and http relay modes are not in this version)");
+				return -1;
+			}
+			sc->mode = FWD_DNAT;
+		} else if (strcmp(field, "snat") == 0) {
+			if (strcmp(ps->tok, "masquerade") == 0)
+				sc->snat = 1;
+			else if (strcmp(ps->tok, "off") == 0)
+				sc->snat = 0;
+			else {
+				BAD(ps, l, ctx, field, ps->tok, "masquerade or off");
+				return -1;
+			}
+		} else if (strcmp(field, "failover") == 0) {
+			if (strcmp(ps->tok, "automatic") == 0)
+				sc->failover_auto = 1;
+			else if (strcmp(ps->tok, "manual") == 0)
+				sc->failover_auto = 0;
+			else {
+				BAD(ps, l, ctx, field, ps->tok, "automatic or manual");
+				return -1;
+			}
+		} else if (strcmp(field, "failback") == 0) {
+			if (strcmp(ps->tok, "manual") == 0)
+				sc->failback_auto = 0;
+			else if (strcmp(ps->tok, "automatic") == 0) {
+				sc->failback_auto = 1;
+				if (next(ps) == T_WORD) {
+					if (parse_duration_ms(ps->tok, &sc->failback_hold_ms) == -1) {
+						BAD(ps, l, ctx, "failback automatic", ps->tok,
+						    "a hold-down duration such as 60s");
+						return -1;
+					}
+				} else if (ps->type == T_CLOSE) {
+					ps->p--;
+					continue;
+				} else
+					continue;
+			} else {
+				BAD(ps, l, ctx, field, ps->tok,
+				    "manual, or automatic followed by a hold-down such as 60s");
+				return -1;
+			}
+		} else {
+			perr(ps, l, "%sunknown field '%s'", ctx, field);
+			return -1;
+		}
+		if (end_of_statement(ps, ctx, field) == -1)
+			return -1;
+	}
+	if (!have_fe || !have_pri || !have_sb) {
+		perr(ps, line, "%smissing field '%s'", ctx,
+		    !have_fe ? "frontend" : !have_pri ? "primary" : "standby");
+		return -1;
+	}
+	if (sc->primary.addr.s_addr == sc->standby.addr.s_addr &&
+	    sc->primary.port == sc->standby.port) {
+		perr(ps, have_sb, "%sfield 'standby': same target as the primary (%s)", ctx,
+		    fmt_endpoint(&sc->standby, a, sizeof(a)));
+		return -1;
+	}
+	TAILQ_FOREACH(o, &conf->services, entry) {
+		if (o == sc)
+			continue;
+		if (o->frontend.addr.s_addr == sc->frontend.addr.s_addr &&
+		    o->frontend.port == sc->frontend.port) {
+			perr(ps, have_fe, "%sfield 'frontend': %s is already the frontend of "
+			    "service '%s' (line %d)", ctx,
+			    fmt_endpoint(&sc->frontend, a, sizeof(a)), o->name, o->line);
+			return -1;
+		}
+		/* The masquerade set is keyed by target: one answer per target. */
+		if (o->snat != sc->snat) {
+			const struct endpoint *t[2] = { &sc->primary, &sc->standby };
+			const struct endpoint *u[2] = { &o->primary, &o->standby };
+			for (int i = 0; i < 2; i++)
+				for (int j = 0; j < 2; j++)
+					if (t[i]->addr.s_addr == u[j]->addr.s_addr &&
+					    t[i]->port == u[j]->port) {
+						perr(ps, line, "%sfield 'snat': target %s is shared "
+						    "with service '%s' (line %d), whose snat differs",
+						    ctx, fmt_endpoint(t[i], b, sizeof(b)),
+						    o->name, o->line);
+						return -1;
+					}
+		}
+	}
+	return 0;
+}
+
+static int
+parse_global(struct parser *ps, struct vcr_conf *conf)
+{
+	char field[TOK_MAX];
+	int line = ps->tok_line, lvl;
+	struct endpoint ep;
+
+	snprintf(field, sizeof(field), "%s", ps->tok);
+	if (value(ps, "", field) == -1)
+		return -1;
+	if (strcmp(field, "control-socket") == 0) {
+		if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(conf->control_socket)) {
+			BAD(ps, line, "", field, ps->tok, "an absolute path of at most 107 bytes");
+			return -1;
+		}
+		snprintf(conf->control_socket, sizeof(conf->control_socket), "%s", ps->tok);
+	} else if (strcmp(field, "state-dir") == 0) {
+		if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(conf->state_dir)) {
+			BAD(ps, line, "", field, ps->tok, "an absolute path of at most 255 bytes");
+			return -1;
+		}
+		snprintf(conf->state_dir, sizeof(conf->state_dir), "%s", ps->tok);
+	} else if (strcmp(field, "metrics-listen") == 0) {
+		if (strcmp(ps->tok, "off") == 0)
+			conf->metrics_listen[0] = '\0';
+		else if (parse_endpoint(ps->tok, &ep) == -1) {
+			BAD(ps, line, "", field, ps->tok, "an IPv4 address and port such as "
+			    "127.0.0.1:9107, or off");
+			return -1;
+		} else
+			fmt_endpoint(&ep, conf->metrics_listen, sizeof(conf->metrics_listen));
+	} else if (strcmp(field, "log-level") == 0) {
+		if ((lvl = log_level_parse(ps->tok)) == -1) {
+			BAD(ps, line, "", field, ps->tok, "error, warn, info or debug");
+			return -1;
+		}
+		conf->log_level = lvl;
+	} else if (strcmp(field, "log-target") == 0) {
+		if (strcmp(ps->tok, "stderr") == 0)
+			conf->log_syslog = 0;
+		else if (strcmp(ps->tok, "syslog") == 0)
+			conf->log_syslog = 1;
+		else {
+			BAD(ps, line, "", field, ps->tok, "stderr or syslog");
+			return -1;
+		}
+	} else if (strcmp(field, "keep-rules-on-exit") == 0) {
+		if (parse_bool(ps->tok, &conf->keep_rules_on_exit) == -1) {
+			BAD(ps, line, "", field, ps->tok, "yes or no");
+			return -1;
+		}
+	} else {
+		perr(ps, line, "unknown field '%s'", field);
+		return -1;
+	}
+	return end_of_statement(ps, "", field);
+}
+
+struct vcr_conf *
+conf_parse(const char *name, const char *buf, size_t len, char *err, size_t errlen)
+{
+	struct parser ps = { .name = name, .p = buf, .end = buf + len, .line = 1,
+	    .err = err, .errlen = errlen };
+	struct vcr_conf *conf;
+
+	if ((conf = calloc(1, sizeof(*conf))) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	TAILQ_INIT(&conf->services);
+	snprintf(conf->path, sizeof(conf->path), "%s", name);
+	snprintf(conf->control_socket, sizeof(conf->control_socket), "%s", VCR_DEFAULT_SOCKET);
+	snprintf(conf->state_dir, sizeof(conf->state_dir), "%s", VCR_DEFAULT_STATEDIR);
+	conf->log_level = LOG_LVL_INFO;
+	conf->keep_rules_on_exit = 1;
+
+	if (memchr(buf, '\0', len) != NULL) {
+		perr(&ps, 1, "file contains a NUL byte: not a text file");
+		goto fail;
+	}
+	for (;;) {
+		next_nonblank(&ps);
+		if (ps.failed)
+			goto fail;
+		if (ps.type == T_EOF)
+			break;
+		if (ps.type != T_WORD) {
+			perr(&ps, ps.tok_line, "unexpected '%s'", ps.tok);
+			goto fail;
+		}
+		if (strcmp(ps.tok, "service") == 0) {
+			if (parse_service(&ps, conf) == -1)
+				goto fail;
+		} else if (parse_global(&ps, conf) == -1)
+			goto fail;
+	}
+	if (ps.failed)
+		goto fail;
+	return conf;
+fail:
+	conf_free(conf);
+	return NULL;
+}
+
+struct vcr_conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct vcr_conf *conf;
+	struct stat sb;
+	char *buf;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_size > CONF_MAX_SIZE) {
+		snprintf(err, errlen, "%s: not a regular file of at most 16 MiB", path);
+		close(fd);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
+		return NULL;
+	}
+	while (got < (size_t)sb.st_size && (n = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	conf = conf_parse(path, buf, got, err, errlen);
+	free(buf);
+	return conf;
+}
+
+void
+conf_free(struct vcr_conf *conf)
+{
+	struct svc_conf *sc;
+
+	if (conf == NULL)
+		return;
+	while ((sc = TAILQ_FIRST(&conf->services)) != NULL) {
+		TAILQ_REMOVE(&conf->services, sc, entry);
+		free(sc);
+	}
+	free(conf);
+}
+
+struct svc_conf *
+conf_find(struct vcr_conf *conf, const char *name)
+{
+	struct svc_conf *sc;
+
+	TAILQ_FOREACH(sc, &conf->services, entry)
+		if (strcmp(sc->name, name) == 0)
+			return sc;
+	return NULL;
+}
+
+static int
+ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->addr.s_addr == b->addr.s_addr && a->port == b->port;
+}
+
+int
+svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
+{
+	return strcmp(a->name, b->name) == 0 && ep_eq(&a->frontend, &b->frontend) &&
+	    ep_eq(&a->primary, &b->primary) && ep_eq(&a->standby, &b->standby) &&
+	    a->mode == b->mode && a->snat == b->snat &&
+	    memcmp(&a->check, &b->check, sizeof(a->check)) == 0 &&
+	    a->failover_auto == b->failover_auto && a->failback_auto == b->failback_auto &&
+	    a->failback_hold_ms == b->failback_hold_ms;
+}

@@ -1,0 +1,139 @@
+/*
+ * metrics.c: Prometheus text exposition at http://metrics-listen/metrics.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "vcr.h"
+#include "conf.h"
+#include "metrics.h"
+#include "svc.h"
+
+struct metrics {
+	struct vcrd	*d;
+	struct evhttp	*http;
+};
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct metrics *m = arg;
+	struct evbuffer *b;
+	struct svc *s;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
+		evhttp_send_error(req, 404, "try /metrics");
+		return;
+	}
+	b = evbuffer_new();
+	evbuffer_add_printf(b,
+	    "# HELP vcr_service_state 1 for the state each service is in.\n"
+	    "# TYPE vcr_service_state gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		for (int st = ST_PRIMARY_ACTIVE; st <= ST_STANDBY_DOWN; st++)
+			evbuffer_add_printf(b, "vcr_service_state{service=\"%s\",state=\"%s\"} %d\n",
+			    s->conf->name, svc_state_name((enum svc_state)st), (int)s->dec.state == st);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_service_on_standby 1 when the service points at its standby.\n"
+	    "# TYPE vcr_service_on_standby gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_service_on_standby{service=\"%s\"} %d\n",
+		    s->conf->name, s->dec.active == SIDE_STANDBY);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_service_alert 1 while a loud condition holds (no cut-over possible).\n"
+	    "# TYPE vcr_service_alert gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_service_alert{service=\"%s\"} %d\n",
+		    s->conf->name, s->alert[0] != '\0');
+	evbuffer_add_printf(b,
+	    "# HELP vcr_target_up 1 up, 0 down or not checked yet.\n"
+	    "# TYPE vcr_target_up gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		for (int i = 0; i < 2; i++)
+			evbuffer_add_printf(b, "vcr_target_up{service=\"%s\",side=\"%s\"} %d\n",
+			    s->conf->name, side_name((enum side)i), s->side[i].ctr.h == H_UP);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_check_latency_seconds Duration of the last check.\n"
+	    "# TYPE vcr_check_latency_seconds gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		for (int i = 0; i < 2; i++)
+			evbuffer_add_printf(b,
+			    "vcr_check_latency_seconds{service=\"%s\",side=\"%s\"} %.6f\n",
+			    s->conf->name, side_name((enum side)i),
+			    (double)s->side[i].last_latency_us / 1e6);
+	evbuffer_add_printf(b, "# TYPE vcr_checks_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		for (int i = 0; i < 2; i++)
+			evbuffer_add_printf(b, "vcr_checks_total{service=\"%s\",side=\"%s\"} %llu\n",
+			    s->conf->name, side_name((enum side)i),
+			    (unsigned long long)s->side[i].checks);
+	evbuffer_add_printf(b, "# TYPE vcr_check_failures_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		for (int i = 0; i < 2; i++)
+			evbuffer_add_printf(b,
+			    "vcr_check_failures_total{service=\"%s\",side=\"%s\"} %llu\n",
+			    s->conf->name, side_name((enum side)i),
+			    (unsigned long long)s->side[i].failures);
+	evbuffer_add_printf(b, "# TYPE vcr_cutovers_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_cutovers_total{service=\"%s\"} %u\n", s->conf->name,
+		    s->cutovers);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_last_cutover_seconds Decision to batch ACKed and conntrack cleaned.\n"
+	    "# TYPE vcr_last_cutover_seconds gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_last_cutover_seconds{service=\"%s\"} %.6f\n",
+		    s->conf->name, (double)s->last_cutover_us / 1e6);
+	evbuffer_add_printf(b, "# TYPE vcr_reloads_total counter\nvcr_reloads_total %llu\n"
+	    "# TYPE vcr_reload_failures_total counter\nvcr_reload_failures_total %llu\n",
+	    (unsigned long long)m->d->reloads, (unsigned long long)m->d->reload_failures);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	    "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+struct metrics *
+metrics_open(struct vcrd *d, const char *listen, char *err, size_t errlen)
+{
+	struct endpoint ep;
+	struct metrics *m;
+	char addr[INET_ADDRSTRLEN];
+
+	if (parse_endpoint(listen, &ep) == -1) {
+		snprintf(err, errlen, "metrics-listen %s: not addr:port", listen);
+		return NULL;
+	}
+	inet_ntop(AF_INET, &ep.addr, addr, sizeof(addr));
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->d = d;
+	m->http = evhttp_new(d->base);
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
+	evhttp_set_gencb(m->http, handle, m);
+	if (evhttp_bind_socket(m->http, addr, ep.port) == -1) {
+		snprintf(err, errlen, "metrics-listen %s: cannot bind", listen);
+		evhttp_free(m->http);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+metrics_close(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	evhttp_free(m->http);
+	free(m);
+}

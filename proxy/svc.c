@@ -1,0 +1,486 @@
+/*
+ * svc.c: vcrd's runtime. Check results go into the decision (decide.c);
+ * what it decides is applied here: the nftables map, conntrack, the
+ * state file and the events.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+
+#include "vcr.h"
+#include "check.h"
+#include "conf.h"
+#include "ctl.h"
+#include "events.h"
+#include "metrics.h"
+#include "nf.h"
+#include "state.h"
+#include "svc.h"
+
+const struct endpoint *
+svc_target(const struct svc *s, enum side side)
+{
+	return side == SIDE_PRIMARY ? &s->conf->primary : &s->conf->standby;
+}
+
+/* "web -> standby 198.18.2.2:80 since 2026-11-26T04:30:00Z" */
+static void
+elem_comment(const struct svc *s, char *buf, size_t len)
+{
+	char t[32], w[32];
+
+	snprintf(buf, len, "%s -> %s %s since %s", s->conf->name, side_name(s->dec.active),
+	    fmt_endpoint(svc_target(s, s->dec.active), t, sizeof(t)),
+	    fmt_wall(s->since_wall_ms, w, sizeof(w)));
+}
+
+static int
+batch_point(struct nf_batch *b, const struct svc *s)
+{
+	char comment[128];
+
+	elem_comment(s, comment, sizeof(comment));
+	return nf_batch_add(b, NF_ADD, NF_SET_SERVICES, &s->conf->frontend,
+	    svc_target(s, s->dec.active), comment);
+}
+
+static void
+dec_policy_of(const struct svc_conf *sc, struct dec_policy *pol)
+{
+	pol->failover_auto = sc->failover_auto;
+	pol->failback_auto = sc->failback_auto;
+	pol->failback_hold_ms = sc->failback_hold_ms;
+}
+
+/*
+ * Point s at side `to`: one batch replacing its map element, then the
+ * conntrack entries NATed to the old target are deleted.
+ */
+static int
+apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
+    const char *reason)
+{
+	struct nf_batch b = { 0 };
+	char err[256], t1[32], t2[32], why[256];
+	uint64_t t0 = now_us(), old_since = s->since_wall_ms;
+	int flushed, rc;
+
+	s->since_wall_ms = wall_ms();
+	if (nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL) == -1 ||
+	    batch_point(&b, s) == -1) {
+		nf_batch_reset(&b);
+		s->since_wall_ms = old_since;
+		events_add(s->conf->name, "error", "cut-over to %s not applied: out of memory",
+		    side_name(to));
+		return -1;
+	}
+	rc = nf_apply(d->nf, &b, err, sizeof(err));
+	nf_batch_reset(&b);
+	if (rc == -1) {
+		s->since_wall_ms = old_since;
+		events_add(s->conf->name, "error", "cut-over to %s not applied: %s",
+		    side_name(to), err);
+		return -1;
+	}
+	flushed = nf_ct_flush(d->nf, &s->conf->frontend, svc_target(s, from), err, sizeof(err));
+	s->last_cutover_us = (unsigned)(now_us() - t0);
+	s->cutovers++;
+	if (flushed == -1)
+		events_add(s->conf->name, "error", "conntrack cleanup after cut-over: %s", err);
+	if (strcmp(reason, "primary down") == 0 || strncmp(reason, "standby down", 12) == 0)
+		snprintf(why, sizeof(why), "%s (%s)", reason,
+		    s->side[from].last_reason);
+	else
+		snprintf(why, sizeof(why), "%s", reason);
+	events_add(s->conf->name, "cutover",
+	    "from=%s to=%s target=%s old_target=%s reason=\"%s\" applied_us=%u conntrack_deleted=%d",
+	    side_name(from), side_name(to), fmt_endpoint(svc_target(s, to), t1, sizeof(t1)),
+	    fmt_endpoint(svc_target(s, from), t2, sizeof(t2)), why, s->last_cutover_us,
+	    flushed);
+	s->alert[0] = '\0';
+	vcrd_save_state(d);
+	return 0;
+}
+
+/* Runs the decision once and applies it. Returns -1 (err set) when refused. */
+static int
+evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen)
+{
+	struct dec_policy pol;
+	struct dec_state before = s->dec;
+	struct dec_result res;
+
+	dec_policy_of(s->conf, &pol);
+	dec_step(&pol, &s->dec, &s->side[SIDE_PRIMARY].ctr, &s->side[SIDE_STANDBY].ctr, cmd,
+	    now_ms(), &res);
+	switch (res.event) {
+	case EV_CUTOVER:
+		if (apply_cutover(d, s, before.active, res.to, res.reason) == -1) {
+			/* Nothing changed in the kernel: nor does the decision. */
+			s->dec = before;
+			if (err)
+				snprintf(err, errlen, "cut-over failed, see vcrctl events");
+			return -1;
+		}
+		return 0;
+	case EV_STANDBY_UNAVAILABLE:
+	case EV_WAIT_OPERATOR:
+	case EV_BOTH_DOWN:
+		snprintf(s->alert, sizeof(s->alert), "%s", res.reason);
+		events_add(s->conf->name, "alert", "reason=\"%s\" primary=\"%s\" standby=\"%s\"",
+		    res.reason, s->side[SIDE_PRIMARY].last_reason,
+		    s->side[SIDE_STANDBY].last_reason);
+		return 0;
+	case EV_REFUSED:
+		if (err)
+			snprintf(err, errlen, "%s", res.reason);
+		events_add(s->conf->name, "command", "%s refused: %s",
+		    cmd == CMD_FAILOVER ? "failover" : "failback", res.reason);
+		return -1;
+	case EV_STATE:
+		log_debug("event=state service=%s from=%s to=%s", s->conf->name,
+		    svc_state_name(before.state), svc_state_name(s->dec.state));
+		/* FALLTHROUGH */
+	case EV_NONE:
+		if (s->dec.state == ST_PRIMARY_ACTIVE || s->dec.state == ST_STANDBY_ACTIVE ||
+		    s->dec.state == ST_PRIMARY_SUSPECT || s->dec.state == ST_FAILBACK_PENDING)
+			s->alert[0] = '\0';
+		return 0;
+	}
+	return 0;
+}
+
+static void
+check_cb(struct chk *c, int ok, const char *reason, unsigned latency_us, void *arg)
+{
+	struct target_view *tv = arg;
+	struct svc *s = tv->owner;
+	char t[32];
+
+	tv->checks++;
+	if (!ok)
+		tv->failures++;
+	tv->last_latency_us = latency_us;
+	snprintf(tv->last_reason, sizeof(tv->last_reason), "%s", reason);
+	if (health_account(&tv->ctr, ok, s->conf->check.rise, s->conf->check.fall))
+		events_add(s->conf->name, "check", "side=%s target=%s health=%s reason=\"%s\"",
+		    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),
+		    health_name(tv->ctr.h), reason);
+	evaluate(s->d, s, CMD_NONE, NULL, 0);
+}
+
+static void
+svc_start_checks(struct vcrd *d, struct svc *s)
+{
+	for (int i = 0; i < 2; i++) {
+		struct target_view *tv = &s->side[i];
+		if (tv->chk)
+			continue;
+		tv->owner = s;
+		tv->which = (enum side)i;
+		tv->chk = chk_new(d->base, d->http, &s->conf->check, svc_target(s, (enum side)i),
+		    check_cb, tv);
+		/* Spread the checks over the interval rather than in one burst. */
+		chk_start(tv->chk, (unsigned)random() % s->conf->check.interval_ms);
+	}
+}
+
+static void
+svc_stop_checks(struct svc *s)
+{
+	for (int i = 0; i < 2; i++) {
+		chk_free(s->side[i].chk);
+		s->side[i].chk = NULL;
+	}
+}
+
+static struct svc *
+svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
+{
+	const struct saved_svc *ss = saved ? state_find(saved, sc->name) : NULL;
+	struct svc *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->d = d;
+	s->conf = sc;
+	dec_init(&s->dec, ss ? ss->active : SIDE_PRIMARY);
+	s->since_wall_ms = ss && ss->since_wall_ms ? ss->since_wall_ms : wall_ms();
+	s->cutovers = ss ? ss->cutovers : 0;
+	for (int i = 0; i < 2; i++)
+		snprintf(s->side[i].last_reason, sizeof(s->side[i].last_reason), "not checked yet");
+	return s;
+}
+
+static void
+svc_free(struct svc *s)
+{
+	svc_stop_checks(s);
+	free(s);
+}
+
+static int
+target_in(const struct endpoint *t, const struct vcr_conf *conf)
+{
+	const struct svc_conf *sc;
+
+	TAILQ_FOREACH(sc, &conf->services, entry) {
+		if (!sc->snat)
+			continue;
+		if ((sc->primary.addr.s_addr == t->addr.s_addr && sc->primary.port == t->port) ||
+		    (sc->standby.addr.s_addr == t->addr.s_addr && sc->standby.port == t->port))
+			return 1;
+	}
+	return 0;
+}
+
+/* Masquerade elements: those of `to` not in `from` (from may be NULL). */
+static int
+batch_masq(struct nf_batch *b, enum nf_op op, const struct vcr_conf *to,
+    const struct vcr_conf *from)
+{
+	const struct svc_conf *sc;
+
+	TAILQ_FOREACH(sc, &to->services, entry) {
+		if (!sc->snat)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			const struct endpoint *t = i ? &sc->standby : &sc->primary;
+			if (from && target_in(t, from))
+				continue;
+			if (nf_batch_add(b, op, NF_SET_MASQ, t, NULL, NULL) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int
+vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
+{
+	struct saved_state saved;
+	struct nf_batch b = { 0 };
+	struct svc_conf *sc;
+	struct svc *s;
+	char e[256];
+
+	TAILQ_INIT(&d->services);
+	d->conf = conf;
+	d->started_wall_ms = wall_ms();
+	if (mkdir(conf->state_dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "state-dir %s: %s", conf->state_dir, strerror(errno));
+		return -1;
+	}
+	if (state_load(conf->state_dir, &saved, err, errlen) == -1)
+		return -1;
+	TAILQ_FOREACH(sc, &conf->services, entry) {
+		if ((s = svc_new(d, sc, &saved)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			state_free(&saved);
+			return -1;
+		}
+		TAILQ_INSERT_TAIL(&d->services, s, entry);
+		if (s->dec.active == SIDE_STANDBY)
+			log_info("event=restore service=%s active=standby: stays on the standby "
+			    "until an operator or the failback policy says otherwise", sc->name);
+	}
+	state_free(&saved);
+	if ((d->nf = nf_open(err, errlen)) == NULL)
+		return -1;
+	TAILQ_FOREACH(s, &d->services, entry)
+		if (batch_point(&b, s) == -1)
+			goto oom;
+	if (batch_masq(&b, NF_ADD, conf, NULL) == -1)
+		goto oom;
+	if (nf_replace_table(d->nf, &b, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "table inet %s: %s", NF_TABLE, e);
+		nf_batch_reset(&b);
+		return -1;
+	}
+	nf_batch_reset(&b);
+	if ((d->http = chk_http_new(d->base)) == NULL) {
+		snprintf(err, errlen, "libcurl initialisation failed");
+		return -1;
+	}
+	if ((d->ctl = ctl_open(d, conf->control_socket, err, errlen)) == NULL)
+		return -1;
+	if (conf->metrics_listen[0] &&
+	    (d->metrics = metrics_open(d, conf->metrics_listen, err, errlen)) == NULL)
+		return -1;
+	TAILQ_FOREACH(s, &d->services, entry)
+		svc_start_checks(d, s);
+	events_add(NULL, "start", "version=%s services=%u config=%s", VCR_VERSION,
+	    conf->nservices, conf->path);
+	vcrd_save_state(d);
+	return 0;
+oom:
+	nf_batch_reset(&b);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+struct svc *
+vcrd_find(struct vcrd *d, const char *name)
+{
+	struct svc *s;
+
+	TAILQ_FOREACH(s, &d->services, entry)
+		if (strcmp(s->conf->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static int
+ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->addr.s_addr == b->addr.s_addr && a->port == b->port;
+}
+
+int
+vcrd_reload(struct vcrd *d, char *err, size_t errlen)
+{
+	struct vcr_conf *nc, *old = d->conf;
+	struct nf_batch b = { 0 };
+	struct svc_list next;
+	struct svc_conf *sc;
+	struct svc *s;
+	unsigned added = 0, removed = 0, changed = 0;
+	char e[512];
+
+	d->reloads++;
+	if ((nc = conf_load(old->path, e, sizeof(e))) == NULL) {
+		d->reload_failures++;
+		snprintf(err, errlen, "%s", e);
+		events_add(NULL, "reload", "rejected, nothing changed: %s", e);
+		return -1;
+	}
+	/* First the kernel, in one batch: if it says no, nothing changes. */
+	TAILQ_FOREACH(s, &d->services, entry) {
+		struct svc_conf *n = conf_find(nc, s->conf->name);
+		if (n == NULL || !ep_eq(&n->frontend, &s->conf->frontend) ||
+		    !ep_eq(svc_target(s, s->dec.active),
+		    s->dec.active == SIDE_PRIMARY ? &n->primary : &n->standby))
+			nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL);
+	}
+	TAILQ_FOREACH(sc, &nc->services, entry) {
+		struct svc tmpl = { .conf = sc };
+		s = vcrd_find(d, sc->name);
+		if (s && ep_eq(&sc->frontend, &s->conf->frontend) &&
+		    ep_eq(svc_target(s, s->dec.active),
+		    s->dec.active == SIDE_PRIMARY ? &sc->primary : &sc->standby))
+			continue;
+		tmpl.dec.active = s ? s->dec.active : SIDE_PRIMARY;
+		tmpl.since_wall_ms = s ? s->since_wall_ms : wall_ms();
+		batch_point(&b, &tmpl);
+	}
+	batch_masq(&b, NF_DEL, old, nc);
+	batch_masq(&b, NF_ADD, nc, old);
+	if (nf_apply(d->nf, &b, e, sizeof(e)) == -1) {
+		nf_batch_reset(&b);
+		conf_free(nc);
+		d->reload_failures++;
+		snprintf(err, errlen, "nftables refused the change: %s", e);
+		events_add(NULL, "reload", "rejected, nothing changed: %s", err);
+		return -1;
+	}
+	nf_batch_reset(&b);
+
+	/* Then the runtime: keep what is unchanged, as it is. */
+	TAILQ_INIT(&next);
+	TAILQ_FOREACH(sc, &nc->services, entry) {
+		s = vcrd_find(d, sc->name);
+		if (s == NULL) {
+			if ((s = svc_new(d, sc, NULL)) == NULL)
+				fatalx("out of memory");
+			added++;
+		} else {
+			TAILQ_REMOVE(&d->services, s, entry);
+			if (!svc_conf_equal(s->conf, sc)) {
+				int same_check = memcmp(&s->conf->check, &sc->check,
+				    sizeof(sc->check)) == 0;
+				for (int i = 0; i < 2; i++) {
+					if (same_check && ep_eq(svc_target(s, (enum side)i),
+					    i ? &sc->standby : &sc->primary))
+						continue;
+					chk_free(s->side[i].chk);
+					s->side[i].chk = NULL;
+					memset(&s->side[i].ctr, 0, sizeof(s->side[i].ctr));
+					snprintf(s->side[i].last_reason,
+					    sizeof(s->side[i].last_reason), "not checked yet");
+				}
+				changed++;
+			}
+			s->conf = sc;
+		}
+		TAILQ_INSERT_TAIL(&next, s, entry);
+	}
+	while ((s = TAILQ_FIRST(&d->services)) != NULL) {
+		TAILQ_REMOVE(&d->services, s, entry);
+		svc_free(s);
+		removed++;
+	}
+	TAILQ_CONCAT(&d->services, &next, entry);
+	if (strcmp(old->control_socket, nc->control_socket) != 0 ||
+	    strcmp(old->state_dir, nc->state_dir) != 0)
+		log_warnx("event=reload control-socket and state-dir take effect at restart");
+	if (strcmp(old->metrics_listen, nc->metrics_listen) != 0) {
+		metrics_close(d->metrics);
+		d->metrics = NULL;
+		if (nc->metrics_listen[0] &&
+		    (d->metrics = metrics_open(d, nc->metrics_listen, e, sizeof(e))) == NULL)
+			events_add(NULL, "error", "metrics-listen %s: %s", nc->metrics_listen, e);
+	}
+	log_setlevel((enum log_level)nc->log_level);
+	/* The new conf keeps the paths the daemon started with. */
+	snprintf(nc->control_socket, sizeof(nc->control_socket), "%s", old->control_socket);
+	snprintf(nc->state_dir, sizeof(nc->state_dir), "%s", old->state_dir);
+	d->conf = nc;
+	conf_free(old);
+	TAILQ_FOREACH(s, &d->services, entry)
+		svc_start_checks(d, s);
+	events_add(NULL, "reload", "applied: added=%u removed=%u changed=%u unchanged=%u",
+	    added, removed, changed, nc->nservices - added - changed);
+	vcrd_save_state(d);
+	return 0;
+}
+
+int
+vcrd_command(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen)
+{
+	events_add(s->conf->name, "command", "%s requested by operator",
+	    cmd == CMD_FAILOVER ? "failover" : "failback");
+	return evaluate(d, s, cmd, err, errlen);
+}
+
+void
+vcrd_stop(struct vcrd *d)
+{
+	struct svc *s;
+	char err[256];
+
+	ctl_close(d->ctl);
+	metrics_close(d->metrics);
+	TAILQ_FOREACH(s, &d->services, entry)
+		svc_stop_checks(s);
+	if (d->nf && d->conf && !d->conf->keep_rules_on_exit) {
+		if (nf_delete_table(d->nf, err, sizeof(err)) == -1)
+			log_warnx("event=stop removing table inet %s: %s", NF_TABLE, err);
+		else
+			log_info("event=stop table inet %s removed", NF_TABLE);
+	} else if (d->nf)
+		log_info("event=stop table inet %s left in place: traffic keeps flowing", NF_TABLE);
+	if (d->conf)
+		vcrd_save_state(d);
+	while ((s = TAILQ_FIRST(&d->services)) != NULL) {
+		TAILQ_REMOVE(&d->services, s, entry);
+		svc_free(s);
+	}
+	chk_http_free(d->http);
+	nf_close(d->nf);
+	conf_free(d->conf);
+	d->conf = NULL;
+}

@@ -1,0 +1,223 @@
+/*
+ * vcrctl: talks to vcrd over its control socket.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "vcr.h"
+
+static int json_out;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: vcrctl [-s socket] [--json] command\n"
+	    "commands:\n"
+	    "  status           every service: state, where it points, last checks\n"
+	    "  events           recent transitions with their reasons\n"
+	    "  failover NAME    move NAME to its standby now\n"
+	    "  failback NAME    move NAME back to its primary\n"
+	    "  reload           re-read the configuration (rejected whole if invalid)\n"
+	    "socket: -s, else $VCRCTL_SOCKET, else %s\n", VCR_DEFAULT_SOCKET);
+	exit(2);
+}
+
+/* Sends one request; returns the HTTP status and the body (caller frees). */
+static int
+request(const char *sock, const char *method, const char *path, char **body)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char req[512], *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd, code;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "vcrctl: cannot reach vcrd at %s: %s%s\n", sock, strerror(errno),
+		    errno == ENOENT || errno == ECONNREFUSED ? " (is vcrd running?)" : "");
+		exit(1);
+	}
+	snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: vcrd\r\nContent-Length: 0\r\n\r\n",
+	    method, path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		fprintf(stderr, "vcrctl: write to %s: %s\n", sock, strerror(errno));
+		exit(1);
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((buf = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "vcrctl: out of memory\n");
+				exit(1);
+			}
+		}
+		if ((n = read(fd, buf + len, cap - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL || len == 0) {
+		fprintf(stderr, "vcrctl: vcrd closed the connection without an answer\n");
+		exit(1);
+	}
+	buf[len] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1 || (p = strstr(buf, "\r\n\r\n")) == NULL) {
+		fprintf(stderr, "vcrctl: unreadable answer from vcrd\n");
+		exit(1);
+	}
+	*body = strdup(p + 4);
+	free(buf);
+	return code;
+}
+
+static const char *
+str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v))
+		return json_object_get_string(v);
+	return "";
+}
+
+static double
+num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v))
+		return json_object_get_double(v);
+	return 0;
+}
+
+static void
+print_status(struct json_object *root)
+{
+	struct json_object *arr, *s, *p, *b;
+
+	if (!json_object_object_get_ex(root, "services", &arr))
+		return;
+	printf("%-16s %-17s %-8s %-21s %-21s %-34s %-34s %8s  %s\n", "SERVICE", "STATE", "ACTIVE",
+	    "FRONTEND", "TARGET", "PRIMARY (last check)", "STANDBY (last check)", "CUTOVERS",
+	    "SINCE");
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		char pc[64], sc[64];
+		s = json_object_array_get_idx(arr, i);
+		json_object_object_get_ex(s, "primary", &p);
+		json_object_object_get_ex(s, "standby", &b);
+		snprintf(pc, sizeof(pc), "%s: %s %.1fms", str(p, "health"), str(p, "last_result"),
+		    num(p, "latency_ms"));
+		snprintf(sc, sizeof(sc), "%s: %s %.1fms", str(b, "health"), str(b, "last_result"),
+		    num(b, "latency_ms"));
+		printf("%-16s %-17s %-8s %-21s %-21s %-34.34s %-34.34s %8d  %s\n", str(s, "name"),
+		    str(s, "state"), str(s, "active"), str(s, "frontend"), str(s, "target"), pc, sc,
+		    (int)num(s, "cutovers"), str(s, "since"));
+		if (str(s, "alert")[0])
+			printf("  ALERT %s: %s\n", str(s, "name"), str(s, "alert"));
+	}
+}
+
+static void
+print_events(struct json_object *root)
+{
+	struct json_object *arr, *e;
+
+	if (!json_object_object_get_ex(root, "events", &arr))
+		return;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		e = json_object_array_get_idx(arr, i);
+		printf("%s %-8s %-16s %s\n", str(e, "time"), str(e, "kind"),
+		    str(e, "service")[0] ? str(e, "service") : "-", str(e, "text"));
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("VCRCTL_SOCKET"), *cmd;
+	char path[256], *body = NULL;
+	struct json_object *root;
+	int ch, code;
+
+	if (sock == NULL)
+		sock = VCR_DEFAULT_SOCKET;
+	while ((ch = getopt_long(argc, argv, "hjs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json_out = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	cmd = argv[0];
+	if (strcmp(cmd, "status") == 0 && argc == 1)
+		code = request(sock, "GET", "/v1/status", &body);
+	else if (strcmp(cmd, "events") == 0 && argc == 1)
+		code = request(sock, "GET", "/v1/events", &body);
+	else if (strcmp(cmd, "reload") == 0 && argc == 1)
+		code = request(sock, "POST", "/v1/reload", &body);
+	else if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0) && argc == 2) {
+		if (strlen(argv[1]) > 47 || strchr(argv[1], '/') || strchr(argv[1], ' ')) {
+			fprintf(stderr, "vcrctl: '%s' is not a service name\n", argv[1]);
+			return 1;
+		}
+		snprintf(path, sizeof(path), "/v1/services/%s/%s", argv[1], cmd);
+		code = request(sock, "POST", path, &body);
+	} else
+		usage();
+
+	if ((root = json_tokener_parse(body)) == NULL) {
+		fprintf(stderr, "vcrctl: vcrd answered %d with no JSON\n", code);
+		free(body);
+		return 1;
+	}
+	if (code >= 300) {
+		if (json_out)
+			printf("%s", body);
+		else
+			fprintf(stderr, "vcrctl: %s\n", str(root, "error"));
+		json_object_put(root);
+		free(body);
+		return 1;
+	}
+	if (json_out)
+		printf("%s", body);
+	else if (strcmp(cmd, "status") == 0)
+		print_status(root);
+	else if (strcmp(cmd, "events") == 0)
+		print_events(root);
+	else if (strcmp(cmd, "reload") == 0)
+		printf("vcrd: configuration reloaded\n");
+	else
+		printf("%s: now on the %s (cut-over applied in %.2f ms)\n", argv[1],
+		    str(root, "result"), num(root, "last_cutover_ms"));
+	json_object_put(root);
+	free(body);
+	return 0;
+}

@@ -1,0 +1,153 @@
+# tests/lib.sh: shared by the root tests, the demonstration and the benchmarks.
+#
+# Builds a small network in namespaces of its own (names carry the PID, so
+# runs never collide), all in 198.18.0.0/15, and removes it on exit:
+#
+#   client 198.18.0.2 --- 198.18.0.1 vcr (vcrd, frontend 198.18.0.1:80)
+#                                    vcr 198.18.1.1 --- 198.18.1.2 primary
+#                                    vcr 198.18.2.1 --- 198.18.2.2 standby
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+VCRD=${VCRD:-$top_builddir/vcrd}
+VCRCTL_BIN=${VCRCTL_BIN:-$top_builddir/vcrctl}
+
+ID=${ID:-$$}
+NS_C=vcr$ID-client
+NS_V=vcr$ID-vcr
+NS_P=vcr$ID-primary
+NS_S=vcr$ID-standby
+WORK=$(mktemp -d "/tmp/vcrtest.$ID.XXXX")
+SOCK=$WORK/vcrd.sock
+CONF=$WORK/vcrd.conf
+LOG=$WORK/vcrd.log
+FRONTEND=198.18.0.1
+PRIMARY=198.18.1.2
+STANDBY=198.18.2.2
+PIDS=()
+VCRD_PID=
+
+log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
+fail() {
+	log "FAIL: $*"
+	if [ -f "$LOG" ]; then echo "--- vcrd log (last 40 lines)" >&2; tail -40 "$LOG" >&2; fi
+	exit 1
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces)"; exit 77; fi
+	for t in ip nft python3 curl; do
+		command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+	done
+}
+
+cleanup() {
+	set +e
+	[ -n "$VCRD_PID" ] && kill "$VCRD_PID" 2>/dev/null && wait "$VCRD_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for ns in $NS_C $NS_V $NS_P $NS_S; do ip netns del "$ns" 2>/dev/null; done
+	if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
+}
+
+# veth pair between two namespaces: link NS1 IF1 ADDR1 NS2 IF2 ADDR2 (/24)
+link() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	ip -n "$1" addr add "$3/24" dev "$2"
+	ip -n "$4" addr add "$6/24" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+
+setup_net() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	for ns in $NS_C $NS_V $NS_P $NS_S; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	link $NS_C eth0 198.18.0.2 $NS_V c$ID 198.18.0.1
+	link $NS_V p$ID 198.18.1.1 $NS_P eth0 $PRIMARY
+	link $NS_V s$ID 198.18.2.1 $NS_S eth0 $STANDBY
+	ip -n $NS_C route add default via 198.18.0.1
+	ip -n $NS_P route add default via 198.18.1.1
+	ip -n $NS_S route add default via 198.18.2.1
+	ip netns exec $NS_V sysctl -qw net.ipv4.ip_forward=1
+}
+
+# start_backend NS NAME ADDR [PORT]: a python HTTP server; /healthz fails while $WORK/NAME.fail exists
+start_backend() {
+	ip netns exec "$1" python3 "$top_srcdir/tests/backend.py" --name "$2" --addr "$3" \
+	    --port "${4:-80}" --fail-file "$WORK/$2.fail" &
+	PIDS+=($!)
+	eval "PID_$2=$!"
+	wait_for 5 "backend $2" ip netns exec "$1" curl -sf -o /dev/null "http://$3:${4:-80}/healthz"
+}
+
+# write_conf [extra service lines...]: one service "web" with an http check
+write_conf() {
+	cat > "$CONF" <<EOC
+control-socket $SOCK
+state-dir $WORK/state
+metrics-listen 127.0.0.1:9107
+log-level info
+
+service web {
+	frontend $FRONTEND:80
+	primary $PRIMARY:80
+	standby $STANDBY:80
+	check http {
+		path /healthz
+		interval ${INTERVAL:-100ms}
+		timeout ${TIMEOUT:-80ms}
+		rise ${RISE:-2}
+		fall ${FALL:-3}
+	}
+$(printf '\t%s\n' "$@")
+}
+EOC
+}
+
+start_vcrd() {
+	ip netns exec $NS_V "$VCRD" -f "$CONF" "$@" >>"$LOG" 2>&1 &
+	VCRD_PID=$!
+	wait_for 5 "vcrd control socket" test -S "$SOCK"
+	# Both sides checked once, so decisions are informed.
+	wait_for 5 "first checks" first_checks_done
+}
+
+first_checks_done() { ! vcrctl_json status | grep -q 'not checked yet'; }
+
+stop_vcrd() {
+	local sig=${1:-TERM}
+	kill -"$sig" "$VCRD_PID"
+	wait "$VCRD_PID" 2>/dev/null
+	VCRD_PID=
+}
+
+vcrctl() { ip netns exec $NS_V "$VCRCTL_BIN" -s "$SOCK" "$@"; }
+vcrctl_json() { ip netns exec $NS_V "$VCRCTL_BIN" -s "$SOCK" --json "$@"; }
+
+# The field of service web in vcrctl status --json: svc_field active
+svc_field() {
+	vcrctl_json status | python3 -c "import json,sys; s=[x for x in json.load(sys.stdin)['services'] if x['name']==sys.argv[1]][0]; print(s[sys.argv[2]])" "${2:-web}" "$1"
+}
+
+# What the client gets from the frontend.
+client_get() { ip netns exec $NS_C curl -s --max-time "${2:-3}" "http://$FRONTEND${1:-/}"; }
+
+nft_table() { ip netns exec $NS_V nft list table inet vcrecovery; }
+
+# wait_for SECONDS WHAT command...
+wait_for() {
+	local secs=$1 what=$2; shift 2
+	local end=$(( $(date +%s%N) + secs * 1000000000 ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$end" ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.05
+	done
+}
+
+expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+expect_match() { printf '%s' "$1" | grep -qE -- "$2" || fail "$3: '$2' not found in: $1"; }
+expect_nomatch() { ! printf '%s' "$1" | grep -qE -- "$2" || fail "$3: '$2' found in: $1"; }
