@@ -117,6 +117,7 @@ next(struct parser *ps)
 			}
 			ps->tok[n++] = *ps->p++;
 		}
+		ps->tok[n] = '\0';
 		if (ps->p >= ps->end || *ps->p != '"') {
 			perr(ps, ps->line, "unterminated string \"%.40s\"", ps->tok);
 			return ps->type = T_EOF;
@@ -336,6 +337,10 @@ parse_check(struct parser *ps, struct svc_conf *sc, const char *ctx)
 	}
 	if (next(ps) == T_NL || ps->type == T_EOF)
 		return 0;
+	if (ps->type == T_CLOSE) {
+		ps->p--;	/* "check tcp }" closes the service block */
+		return 0;
+	}
 	if (ps->type != T_OPEN) {
 		perr(ps, line, "%sfield 'check': unexpected '%s' (expected '{' or end of line)",
 		    ctx, ps->tok);

@@ -66,7 +66,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 {
 	struct nf_batch b = { 0 };
 	char err[256], t1[32], t2[32], why[256];
-	uint64_t t0 = now_us(), old_since = s->since_wall_ms;
+	uint64_t t0 = now_us(), t_nf, old_since = s->since_wall_ms;
 	int flushed, rc;
 
 	s->since_wall_ms = wall_ms();
@@ -86,6 +86,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		    side_name(to), err);
 		return -1;
 	}
+	t_nf = now_us() - t0;
 	flushed = nf_ct_flush(d->nf, &s->conf->frontend, svc_target(s, from), err, sizeof(err));
 	s->last_cutover_us = (unsigned)(now_us() - t0);
 	s->cutovers++;
@@ -97,10 +98,10 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	else
 		snprintf(why, sizeof(why), "%s", reason);
 	events_add(s->conf->name, "cutover",
-	    "from=%s to=%s target=%s old_target=%s reason=\"%s\" applied_us=%u conntrack_deleted=%d",
+	    "from=%s to=%s target=%s old_target=%s reason=\"%s\" applied_us=%u nft_us=%llu conntrack_deleted=%d",
 	    side_name(from), side_name(to), fmt_endpoint(svc_target(s, to), t1, sizeof(t1)),
 	    fmt_endpoint(svc_target(s, from), t2, sizeof(t2)), why, s->last_cutover_us,
-	    flushed);
+	    (unsigned long long)t_nf, flushed);
 	s->alert[0] = '\0';
 	vcrd_save_state(d);
 	return 0;

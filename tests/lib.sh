@@ -109,7 +109,7 @@ EOC
 }
 
 start_vcrd() {
-	ip netns exec $NS_V "$VCRD" -f "$CONF" "$@" >>"$LOG" 2>&1 &
+	ip netns exec $NS_V ${VCRD_WRAP:-} "$VCRD" -f "$CONF" "$@" >>"$LOG" 2>&1 &
 	VCRD_PID=$!
 	wait_for 5 "vcrd control socket" test -S "$SOCK"
 	# Both sides checked once, so decisions are informed.

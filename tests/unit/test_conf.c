@@ -1,1 +1,261 @@
-int main(void){return 0;}
+/*
+ * test_conf.c: the configuration parser, good files and each kind of bad
+ * file with the file:line message an SRE would see.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+static const char good[] =
+    "# globals\n"
+    "control-socket /run/test.sock\n"
+    "state-dir /var/lib/test\n"
+    "metrics-listen 127.0.0.1:9107\n"
+    "log-level debug\n"
+    "log-target syslog\n"
+    "keep-rules-on-exit no\n"
+    "\n"
+    "service web {\n"
+    "\tfrontend 198.18.0.1:80   # tenants' DNS points here\n"
+    "\tprotocol tcp\n"
+    "\tprimary 198.18.1.2:8080\n"
+    "\tstandby 198.18.2.2:8080\n"
+    "\tmode dnat\n"
+    "\tsnat off\n"
+    "\tcheck http {\n"
+    "\t\tpath /healthz\n"
+    "\t\thost www.example.com\n"
+    "\t\texpect-status 200-299,301\n"
+    "\t\texpect-body \"all good\"\n"
+    "\t\tinterval 100ms\n"
+    "\t\ttimeout 80ms\n"
+    "\t\trise 2\n"
+    "\t\tfall 3\n"
+    "\t}\n"
+    "\tfailover manual\n"
+    "\tfailback automatic 30s\n"
+    "}\n"
+    "service db { frontend 198.18.0.1:5432; primary 198.18.1.3:5432; standby 198.18.2.3:5432; check tcp }\n";
+
+static struct vcr_conf *
+parse(const char *text, char *err, size_t errlen)
+{
+	return conf_parse("test.conf", text, strlen(text), err, errlen);
+}
+
+static void
+test_good(void **state)
+{
+	char err[512] = "";
+	struct vcr_conf *c = parse(good, err, sizeof(err));
+	struct svc_conf *s;
+	char buf[32];
+
+	if (c == NULL)
+		print_error("%s\n", err);
+	assert_non_null(c);
+	assert_string_equal(err, "");
+	assert_int_equal(c->nservices, 2);
+	assert_string_equal(c->control_socket, "/run/test.sock");
+	assert_string_equal(c->state_dir, "/var/lib/test");
+	assert_string_equal(c->metrics_listen, "127.0.0.1:9107");
+	assert_int_equal(c->log_level, 3);
+	assert_int_equal(c->log_syslog, 1);
+	assert_int_equal(c->keep_rules_on_exit, 0);
+	s = conf_find(c, "web");
+	assert_non_null(s);
+	assert_int_equal(s->line, 9);
+	assert_string_equal(fmt_endpoint(&s->frontend, buf, sizeof(buf)), "198.18.0.1:80");
+	assert_string_equal(fmt_endpoint(&s->primary, buf, sizeof(buf)), "198.18.1.2:8080");
+	assert_string_equal(fmt_endpoint(&s->standby, buf, sizeof(buf)), "198.18.2.2:8080");
+	assert_int_equal(s->snat, 0);
+	assert_int_equal(s->check.type, CHK_HTTP);
+	assert_string_equal(s->check.path, "/healthz");
+	assert_string_equal(s->check.host, "www.example.com");
+	assert_int_equal(s->check.nstatus, 2);
+	assert_int_equal(s->check.status[0].lo, 200);
+	assert_int_equal(s->check.status[0].hi, 299);
+	assert_int_equal(s->check.status[1].lo, 301);
+	assert_string_equal(s->check.expect_body, "all good");
+	assert_int_equal(s->check.interval_ms, 100);
+	assert_int_equal(s->check.timeout_ms, 80);
+	assert_int_equal(s->check.rise, 2);
+	assert_int_equal(s->check.fall, 3);
+	assert_int_equal(s->failover_auto, 0);
+	assert_int_equal(s->failback_auto, 1);
+	assert_int_equal(s->failback_hold_ms, 30000);
+	s = conf_find(c, "db");
+	assert_non_null(s);
+	assert_int_equal(s->snat, 1);			/* default on */
+	assert_int_equal(s->check.type, CHK_TCP);
+	assert_int_equal(s->check.interval_ms, 1000);	/* defaults */
+	assert_int_equal(s->failover_auto, 1);
+	assert_int_equal(s->failback_auto, 0);
+	conf_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	char err[512] = "";
+	struct vcr_conf *c = parse("", err, sizeof(err));
+
+	assert_non_null(c);
+	assert_int_equal(c->nservices, 0);
+	assert_string_equal(c->control_socket, "/run/vcrd.sock");
+	assert_int_equal(c->keep_rules_on_exit, 1);
+	conf_free(c);
+}
+
+/* Each bad file and the exact message it must give. */
+static const struct {
+	const char *text;
+	const char *msg;
+} bad[] = {
+	{ "log-level chatty\n",
+	  "test.conf:1: field 'log-level': bad value 'chatty': expected error, warn, info or debug" },
+	{ "\n\nfoo bar\n", "test.conf:3: unknown field 'foo'" },
+	{ "service web {\n frontend 198.18.0.1\n}\n",
+	  "test.conf:2: service 'web': field 'frontend': bad value '198.18.0.1': expected an IPv4 "
+	  "address and port such as 198.18.0.1:80" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:99999\n}\n",
+	  "test.conf:3: service 'web': field 'primary': bad value '198.18.1.2:99999': expected an "
+	  "IPv4 address and port such as 198.18.0.1:80" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n}\n",
+	  "test.conf:1: service 'web': missing field 'standby'" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n"
+	  " check tcp {\n  interval 10x\n }\n}\n",
+	  "test.conf:6: service 'web': field 'interval': bad value '10x': expected a duration of at "
+	  "least 10ms, such as 100ms or 2s" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n"
+	  " check http {\n  fall 0\n }\n}\n",
+	  "test.conf:6: service 'web': field 'fall': bad value '0': expected a whole number from 1 to 100" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n"
+	  " check http {\n  expect-status 200-199\n }\n}\n",
+	  "test.conf:6: service 'web': field 'expect-status': bad value '200-199': expected status "
+	  "codes or ranges such as 200-299,301 (at most 8)" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n"
+	  " check http {\n  interval 100ms\n  timeout 1s\n }\n}\n",
+	  "test.conf:7: service 'web': check: timeout 1000ms is longer than interval 100ms" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.1.2:80\n}\n",
+	  "test.conf:4: service 'web': field 'standby': same target as the primary (198.18.1.2:80)" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n}\n"
+	  "service api {\n frontend 198.18.0.1:80\n primary 198.18.1.3:80\n standby 198.18.2.3:80\n}\n",
+	  "test.conf:7: service 'api': field 'frontend': 198.18.0.1:80 is already the frontend of "
+	  "service 'web' (line 1)" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n}\n"
+	  "service web {\n}\n",
+	  "test.conf:6: service 'web' is already defined at line 1" },
+	{ "service web {\n frontend 198.18.0.1:80\n mode http\n}\n",
+	  "test.conf:3: service 'web': field 'mode': bad value 'http': expected dnat (the tcp and "
+	  "http relay modes are not in this version)" },
+	{ "service web {\n protocol sctp\n}\n",
+	  "test.conf:2: service 'web': field 'protocol': bad value 'sctp': expected tcp (the only "
+	  "protocol so far)" },
+	{ "service web {\n frontend 198.18.0.1:80\n", "test.conf:3: service 'web': block not "
+	  "closed (missing '}' for line 1)" },
+	{ "service bad/name {\n}\n", "test.conf:1: field 'service': bad value 'bad/name': expected "
+	  "a name of 1 to 47 letters, digits, '-', '_' or '.'" },
+	{ "service web {\n frontend 198.18.0.1:80 extra\n}\n",
+	  "test.conf:2: service 'web': field 'frontend': unexpected 'extra' after value '198.18.0.1:80'" },
+	{ "service web {\n failback automatic soon\n}\n",
+	  "test.conf:2: service 'web': field 'failback automatic': bad value 'soon': expected a "
+	  "hold-down duration such as 60s" },
+	{ "service web {\n check http {\n  path \"/a\n }\n}\n",
+	  "test.conf:3: unterminated string \"/a\"" },
+	{ "service web {\n check tcp {\n  host example.com\n }\n}\n",
+	  "test.conf:3: service 'web': check tcp: 'host' and 'expect-body' need 'check http'" },
+	{ "service a {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n}\n"
+	  "service b {\n frontend 198.18.0.1:81\n primary 198.18.1.2:80\n standby 198.18.2.3:80\n"
+	  " snat off\n}\n",
+	  "test.conf:6: service 'b': field 'snat': target 198.18.1.2:80 is shared with service 'a' "
+	  "(line 1), whose snat differs" },
+	{ "metrics-listen localhost:80\n", "test.conf:1: field 'metrics-listen': bad value "
+	  "'localhost:80': expected an IPv4 address and port such as 127.0.0.1:9107, or off" },
+	{ "control-socket\n", "test.conf:1: field 'control-socket': missing value" },
+	{ "}\n", "test.conf:1: unexpected '}'" },
+};
+
+static void
+test_bad(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[512] = "";
+		struct vcr_conf *c = parse(bad[i].text, err, sizeof(err));
+		if (c != NULL || strcmp(err, bad[i].msg) != 0)
+			print_error("case %zu:\n  want: %s\n  got:  %s\n", i, bad[i].msg,
+			    c ? "(accepted)" : err);
+		assert_null(c);
+		assert_string_equal(err, bad[i].msg);
+	}
+}
+
+static void
+test_nul_byte(void **state)
+{
+	char err[256];
+	static const char text[] = "log-level info\n\0garbage";
+
+	assert_null(conf_parse("test.conf", text, sizeof(text) - 1, err, sizeof(err)));
+	assert_string_equal(err, "test.conf:1: file contains a NUL byte: not a text file");
+}
+
+static void
+test_missing_file(void **state)
+{
+	char err[256];
+
+	assert_null(conf_load("/nonexistent/vcrd.conf", err, sizeof(err)));
+	assert_string_equal(err, "/nonexistent/vcrd.conf: cannot open: No such file or directory");
+}
+
+static void
+test_equal(void **state)
+{
+	char err[512];
+	struct vcr_conf *a = parse(good, err, sizeof(err));
+	struct vcr_conf *b = parse(good, err, sizeof(err));
+
+	assert_true(svc_conf_equal(conf_find(a, "web"), conf_find(b, "web")));
+	conf_find(b, "web")->check.fall = 4;
+	assert_false(svc_conf_equal(conf_find(a, "web"), conf_find(b, "web")));
+	conf_free(a);
+	conf_free(b);
+}
+
+static void
+test_durations(void **state)
+{
+	unsigned ms;
+
+	assert_int_equal(parse_duration_ms("150ms", &ms), 0);
+	assert_int_equal(ms, 150);
+	assert_int_equal(parse_duration_ms("2s", &ms), 0);
+	assert_int_equal(ms, 2000);
+	assert_int_equal(parse_duration_ms("1m", &ms), 0);
+	assert_int_equal(ms, 60000);
+	assert_int_equal(parse_duration_ms("-1s", &ms), -1);
+	assert_int_equal(parse_duration_ms("5", &ms), -1);
+	assert_int_equal(parse_duration_ms("99999999999s", &ms), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_durations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
