@@ -78,8 +78,13 @@ http_check_done(struct chk_http *h)
 			if (msg->data.result == CURLE_OPERATION_TIMEDOUT)
 				snprintf(reason, sizeof(reason), "HTTP timeout after %u ms",
 				    c->conf.timeout_ms);
-			else if (msg->data.result == CURLE_COULDNT_CONNECT)
-				snprintf(reason, sizeof(reason), "connection refused or unreachable");
+			else if (msg->data.result == CURLE_COULDNT_CONNECT) {
+				long oserr = 0;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_OS_ERRNO, &oserr);
+				snprintf(reason, sizeof(reason), "%s", oserr == ECONNREFUSED ?
+				    "connection refused" : oserr ? strerror((int)oserr) :
+				    "cannot connect");
+			}
 			else
 				snprintf(reason, sizeof(reason), "HTTP: %s",
 				    curl_easy_strerror(msg->data.result));

@@ -38,6 +38,12 @@ def main():
         allow_reuse_address = True
         request_queue_size = 1024
 
+        def server_bind(self):
+            # HTTPServer.server_bind looks its address up in DNS
+            # (getfqdn): a test network has no DNS, and must send nothing.
+            socketserver.TCPServer.server_bind(self)
+            self.server_name, self.server_port = self.server_address[:2]
+
     Server((args.addr, args.port), Handler).serve_forever()
 
 

@@ -7,6 +7,7 @@
 #                                    vcr 198.18.1.1 --- 198.18.1.2 primary
 #                                    vcr 198.18.2.1 --- 198.18.2.2 standby
 
+PY=${PY:-/usr/bin/python3}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 VCRD=${VCRD:-$top_builddir/vcrd}
@@ -36,7 +37,7 @@ fail() {
 
 need_root() {
 	if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces)"; exit 77; fi
-	for t in ip nft python3 curl; do
+	for t in ip nft $PY curl; do
 		command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 	done
 }
@@ -47,6 +48,13 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for ns in $NS_C $NS_V $NS_P $NS_S; do ip netns del "$ns" 2>/dev/null; done
+	# A sanitizer report from vcrd fails the test, whatever it asserted.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG" 2>/dev/null; then
+		echo "FAIL: sanitizer report in the vcrd log:" >&2
+		grep -A30 -E 'Sanitizer|runtime error:' "$LOG" | head -60 >&2
+		rm -rf "$WORK"
+		exit 1
+	fi
 	if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
 }
 
@@ -77,7 +85,7 @@ setup_net() {
 
 # start_backend NS NAME ADDR [PORT]: a python HTTP server; /healthz fails while $WORK/NAME.fail exists
 start_backend() {
-	ip netns exec "$1" python3 "$top_srcdir/tests/backend.py" --name "$2" --addr "$3" \
+	ip netns exec "$1" "$PY" "$top_srcdir/tests/backend.py" --name "$2" --addr "$3" \
 	    --port "${4:-80}" --fail-file "$WORK/$2.fail" &
 	PIDS+=($!)
 	eval "PID_$2=$!"
@@ -130,7 +138,7 @@ vcrctl_json() { ip netns exec $NS_V "$VCRCTL_BIN" -s "$SOCK" --json "$@"; }
 
 # The field of service web in vcrctl status --json: svc_field active
 svc_field() {
-	vcrctl_json status | python3 -c "import json,sys; s=[x for x in json.load(sys.stdin)['services'] if x['name']==sys.argv[1]][0]; print(s[sys.argv[2]])" "${2:-web}" "$1"
+	vcrctl_json status | "$PY" -c "import json,sys; s=[x for x in json.load(sys.stdin)['services'] if x['name']==sys.argv[1]][0]; print(s[sys.argv[2]])" "${2:-web}" "$1"
 }
 
 # What the client gets from the frontend.
@@ -151,3 +159,15 @@ wait_for() {
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
 expect_match() { printf '%s' "$1" | grep -qE -- "$2" || fail "$3: '$2' not found in: $1"; }
 expect_nomatch() { ! printf '%s' "$1" | grep -qE -- "$2" || fail "$3: '$2' found in: $1"; }
+
+# A client that keeps requesting: client_loop SECONDS OUTFILE (one line per request: ms code body)
+client_loop() {
+	ip netns exec $NS_C "$PY" "$top_srcdir/tests/client.py" --url "http://$FRONTEND/" \
+	    --seconds "$1" --interval-ms "${CLIENT_INTERVAL_MS:-20}" > "$2" &
+	CLIENT_PID=$!
+}
+
+# nft's view of the map without its counters (they move with traffic)
+nft_map() { nft_table | sed -E 's/counter packets [0-9]+ bytes [0-9]+ //'; }
+
+metrics() { ip netns exec $NS_V curl -s http://127.0.0.1:9107/metrics; }

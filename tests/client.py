@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""A client that opens a new connection for every request, at a fixed
+rate, and prints one line per request: start (ms since launch), the
+latency in ms, and the answer (or the error). Used by tests and benchmarks
+to see what a tenant sees during a cut-over."""
+import argparse
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+
+def one(host, port, path, timeout):
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.settimeout(timeout)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode())
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1].decode() if head else "none"
+    if status != "200":
+        return "HTTP" + status
+    return body.decode().strip()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--seconds", type=float, required=True)
+    ap.add_argument("--interval-ms", type=float, default=5)
+    ap.add_argument("--timeout", type=float, default=3.0)
+    args = ap.parse_args()
+    u = urllib.parse.urlparse(args.url)
+    lock = threading.Lock()
+    t0 = time.monotonic()
+    threads = []
+
+    def worker(start):
+        try:
+            ans = one(u.hostname, u.port or 80, u.path or "/", args.timeout)
+        except Exception as e:  # a failed request is data here, not a crash
+            ans = "ERROR:" + type(e).__name__
+        lat = (time.monotonic() - t0 - start) * 1000
+        with lock:
+            print("%.1f %.1f %s" % (start * 1000, lat, ans))
+            sys.stdout.flush()
+
+    n = 0
+    while True:
+        start = n * args.interval_ms / 1000.0
+        if start >= args.seconds:
+            break
+        delay = t0 + start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        th = threading.Thread(target=worker, args=(start,), daemon=True)
+        th.start()
+        threads.append(th)
+        n += 1
+    for th in threads:
+        th.join(args.timeout + 1)
+
+
+if __name__ == "__main__":
+    main()

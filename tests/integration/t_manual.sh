@@ -1,0 +1,35 @@
+#!/bin/bash
+# failover manual: vcrd waits for the operator. Operator commands and
+# their refusals.
+. "$(dirname "$0")/../lib.sh"
+need_root
+setup_net
+start_backend $NS_P primary $PRIMARY
+start_backend $NS_S standby $STANDBY
+write_conf "failover manual"
+start_vcrd
+
+out=$(vcrctl failback web 2>&1) && fail "failback while on the primary succeeded"
+expect_eq "$out" "vcrctl: failback web refused: already on the primary" "refusal"
+out=$(vcrctl failover nosuch 2>&1) && fail "failover of an unknown service succeeded"
+expect_eq "$out" "vcrctl: no service named 'nosuch'" "unknown service"
+
+kill $PID_primary
+wait_for 5 "operator alert" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -q 'waiting for vcrctl failover'"
+expect_eq "$(svc_field active)" primary "no automatic cut-over"
+out=$(vcrctl failback web 2>&1) && fail "failback succeeded"
+out=$(vcrctl failover web)
+expect_match "$out" '^web: now on the standby \(cut-over applied in [0-9.]+ ms\)' "failover"
+expect_eq "$(client_get /)" standby "after operator failover"
+
+out=$(vcrctl failback web 2>&1) && fail "failback to a dead primary succeeded"
+expect_eq "$out" "vcrctl: failback web refused: primary is down" "failback refused"
+start_backend $NS_P primary $PRIMARY
+wait_for 5 "primary up" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK --json status | grep -q '\"health\":\"up\",\"last_result\":\"HTTP 200\"[^}]*}, *\"standby\"'"
+sleep 0.3
+expect_eq "$(svc_field active)" standby "no automatic failback"
+out=$(vcrctl failback web)
+expect_match "$out" '^web: now on the primary' "failback"
+expect_eq "$(client_get /)" primary "after failback"
+expect_match "$(vcrctl events)" 'reason="operator: failback"' "event"
+echo "PASS: manual failover and failback, refusals with reasons"

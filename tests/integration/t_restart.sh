@@ -1,0 +1,34 @@
+#!/bin/bash
+# vcrd killed with SIGKILL after a cut-over: traffic keeps flowing through
+# the rules it left; restarted with the primary healthy, it stays on the
+# standby (no flip back on its own). -x removes the table on exit.
+. "$(dirname "$0")/../lib.sh"
+need_root
+setup_net
+start_backend $NS_P primary $PRIMARY
+start_backend $NS_S standby $STANDBY
+write_conf
+start_vcrd
+touch "$WORK/primary.fail"
+wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 http://$FRONTEND/)\" = standby ]"
+rm -f "$WORK/primary.fail"
+expect_eq "$(svc_field cutovers)" 1 "cut-overs"
+
+stop_vcrd KILL
+for i in 1 2 3; do expect_eq "$(client_get /)" standby "while vcrd is dead ($i)"; done
+expect_match "$(nft_table)" 'web -> standby' "rules left in place"
+
+start_vcrd
+sleep 1
+expect_eq "$(svc_field active)" standby "after restart"
+expect_eq "$(svc_field state)" standby-active "state after restart"
+expect_eq "$(svc_field cutovers)" 1 "cut-overs survive the restart"
+expect_eq "$(client_get /)" standby "after restart"
+expect_match "$(vcrctl events)" 'cutover +web +from=primary to=standby' "events survive the restart"
+
+stop_vcrd TERM
+expect_match "$(nft_table)" 'web -> standby' "SIGTERM keeps the rules"
+start_vcrd -x
+stop_vcrd TERM
+ip netns exec $NS_V nft list table inet vcrecovery >/dev/null 2>&1 && fail "-x left the table"
+echo "PASS: SIGKILL + restart keeps the standby; rules survive; -x removes them"

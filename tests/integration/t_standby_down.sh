@@ -1,0 +1,28 @@
+#!/bin/bash
+# Standby down first, then the primary: no cut-over to a target that is
+# down; a loud event, status and metrics say why; the map is unchanged.
+. "$(dirname "$0")/../lib.sh"
+need_root
+setup_net
+start_backend $NS_P primary $PRIMARY
+start_backend $NS_S standby $STANDBY
+write_conf
+start_vcrd
+before=$(nft_map)
+kill $PID_standby
+wait_for 5 "standby down" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -q 'down: connection refused'"
+kill $PID_primary
+wait_for 5 "alert" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK events | grep -q 'alert'"
+sleep 1
+expect_eq "$(svc_field active)" primary "active side"
+expect_eq "$(svc_field state)" primary-down "state"
+expect_match "$(svc_field alert)" 'primary down and standby down: no cut-over' "alert"
+expect_eq "$(nft_map)" "$before" "map unchanged"
+expect_match "$(vcrctl status)" 'ALERT web: primary down and standby down' "status"
+expect_match "$(metrics)" 'vcr_service_alert\{service="web"\} 1' "metric"
+expect_eq "$(vcrctl events | grep -c alert)" 1 "one loud event, not one per check"
+expect_match "$(cat "$LOG")" 'level=warn event=alert service=web' "log line"
+# The standby comes back: now vcrd cuts over.
+start_backend $NS_S standby $STANDBY
+wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 http://$FRONTEND/)\" = standby ]"
+echo "PASS: standby down -> no cut-over, loud event; standby back -> cut-over"

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Runs every test: installs what the build and the tests need (Debian 12),
+# builds with -Werror, ASan and UBSan, runs the unit tests and the root
+# tests in network namespaces, and ends with "N passed, N failed".
+#
+#   sudo tests/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: run as root (it installs packages and creates network namespaces)" >&2
+	exit 1
+fi
+
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
+	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev"
+TEST_DEPS="nftables conntrack iproute2 curl python3 procps"
+missing=$(for p in $BUILD_DEPS $TEST_DEPS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+	echo "== installing:" $missing
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+modprobe nf_tables 2>/dev/null || true
+modprobe nf_conntrack 2>/dev/null || true
+
+echo "== build (-Werror, ASan + UBSan)"
+./autogen.sh >/dev/null 2>&1
+./configure -q --enable-werror --enable-sanitizers
+make -j"$(nproc)" >/dev/null
+
+echo "== make check"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1
+rc=0
+make -j1 check || rc=$?
+for f in tests/unit/*.log tests/integration/*.log; do
+	[ -f "$f" ] || continue
+	case "$(grep -m1 -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' "${f%.log}.trs" 2>/dev/null; \
+	    sed -n 's/^:test-result: //p' "${f%.log}.trs" | head -1)" in
+	*FAIL*|*ERROR*) echo "---- $f"; tail -60 "$f";;
+	esac
+done
+pass=$(grep -h '^:test-result: PASS' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
+fail=$(grep -hE '^:test-result: (FAIL|ERROR|XPASS)' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
+skip=$(grep -h '^:test-result: SKIP' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$rc" = 0 ] && [ "$fail" = 0 ]
