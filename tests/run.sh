@@ -27,6 +27,7 @@ modprobe nf_conntrack 2>/dev/null || true
 echo "== build (-Werror, ASan + UBSan)"
 ./autogen.sh >/dev/null 2>&1
 ./configure -q --enable-werror --enable-sanitizers
+make clean >/dev/null
 make -j"$(nproc)" >/dev/null
 
 echo "== make check"
@@ -34,15 +35,16 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1
 rc=0
 make -j1 check || rc=$?
-for f in tests/unit/*.log tests/integration/*.log; do
+for f in tests/unit/*.trs tests/integration/*.trs; do
 	[ -f "$f" ] || continue
-	case "$(grep -m1 -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' "${f%.log}.trs" 2>/dev/null; \
-	    sed -n 's/^:test-result: //p' "${f%.log}.trs" | head -1)" in
-	*FAIL*|*ERROR*) echo "---- $f"; tail -60 "$f";;
-	esac
+	if grep -qE '^:test-result: (FAIL|ERROR)' "$f"; then
+		echo "---- ${f%.trs}.log"
+		tail -60 "${f%.trs}.log"
+	fi
 done
-pass=$(grep -h '^:test-result: PASS' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
-fail=$(grep -hE '^:test-result: (FAIL|ERROR|XPASS)' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
-skip=$(grep -h '^:test-result: SKIP' tests/unit/*.trs tests/integration/*.trs 2>/dev/null | wc -l)
+count() { cat tests/unit/*.trs tests/integration/*.trs 2>/dev/null | grep -cE "^:test-result: ($1)" || true; }
+pass=$(count PASS)
+fail=$(count 'FAIL|ERROR|XPASS')
+skip=$(count SKIP)
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$rc" = 0 ] && [ "$fail" = 0 ]
