@@ -41,6 +41,8 @@ def main():
     u = urllib.parse.urlparse(args.url)
     lock = threading.Lock()
     t0 = time.monotonic()
+    print("# t0_epoch %.6f" % (time.time() - (time.monotonic() - t0)))
+    sys.stdout.flush()
     threads = []
 
     def worker(start):

@@ -171,3 +171,55 @@ client_loop() {
 nft_map() { nft_table | sed -E 's/counter packets [0-9]+ bytes [0-9]+ //'; }
 
 metrics() { ip netns exec $NS_V curl -s http://127.0.0.1:9107/metrics; }
+
+# start_nginx NS NAME ADDR [PORT]: a fast backend (benchmarks) answering NAME, /healthz "ok"
+start_nginx() {
+	local dir=$WORK/nginx-$2
+	mkdir -p "$dir"
+	cat > "$dir/nginx.conf" <<EON
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	default_type text/plain;
+	keepalive_requests 1000000;
+	client_body_temp_path $dir/body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	server {
+		listen $3:${4:-80} backlog=4096;
+		location = /healthz { return 200 "ok\n"; }
+		location = /1k { return 200 "${BODY_1K:-}"; }
+		location / { return 200 "$2\n"; }
+	}
+}
+EON
+	ip netns exec "$1" nginx -p "$dir" -c "$dir/nginx.conf" &
+	PIDS+=($!)
+	eval "PID_$2=$!"
+	wait_for 5 "nginx $2" ip netns exec "$1" curl -sf -o /dev/null "http://$3:${4:-80}/healthz"
+}
+
+# Benchmarks measure a build without sanitizers.
+bench_build() {
+	cd "$top_srcdir"
+	if [ ! -x vcrd ] || grep -q fsanitize Makefile 2>/dev/null; then
+		echo "== building vcrd without sanitizers for the benchmark" >&2
+		[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+		./configure -q && make clean >/dev/null && make -j"$(nproc)" >/dev/null
+	fi
+	cd - >/dev/null
+}
+
+# stats FILE: "median max n" of the numbers in FILE
+stats() {
+	"$PY" -c '
+import statistics, sys
+v = [float(x) for x in open(sys.argv[1]).read().split()]
+print("%.1f %.1f %d" % (statistics.median(v), max(v), len(v)) if v else "nan nan 0")' "$1"
+}

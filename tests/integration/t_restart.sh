@@ -14,12 +14,19 @@ wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 htt
 rm -f "$WORK/primary.fail"
 expect_eq "$(svc_field cutovers)" 1 "cut-overs"
 
+# A client keeps connecting across the kill and the restart (which
+# rewrites the table in one transaction): not one request may fail.
+CLIENT_INTERVAL_MS=10 client_loop 4 "$WORK/client.out"
+sleep 0.5
 stop_vcrd KILL
 for i in 1 2 3; do expect_eq "$(client_get /)" standby "while vcrd is dead ($i)"; done
 expect_match "$(nft_table)" 'web -> standby' "rules left in place"
 
 start_vcrd
-sleep 1
+wait $CLIENT_PID
+total=$(grep -vc '^#' "$WORK/client.out")
+[ "$total" -gt 200 ] || fail "client made only $total requests"
+expect_eq "$(grep -v '^#' "$WORK/client.out" | grep -vc ' standby$')" 0 "failed or misrouted requests across kill and restart (of $total)"
 expect_eq "$(svc_field active)" standby "after restart"
 expect_eq "$(svc_field state)" standby-active "state after restart"
 expect_eq "$(svc_field cutovers)" 1 "cut-overs survive the restart"

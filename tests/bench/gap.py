@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Reads client.py output and the fault time; prints
+"gap_ms failed total": the time from the fault to the first answer from
+the standby, and the requests that failed (error or not 200)."""
+import sys
+
+out, fault_epoch, want = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+t0 = None
+first = None
+failed = total = 0
+for line in open(out):
+    if line.startswith("# t0_epoch"):
+        t0 = float(line.split()[2])
+        continue
+    start, lat, ans = line.split(None, 2)
+    ans = ans.strip()
+    total += 1
+    if ans not in ("primary", "standby"):
+        failed += 1
+        continue
+    done = t0 + (float(start) + float(lat)) / 1000.0
+    if ans == want and done >= fault_epoch and (first is None or done < first):
+        first = done
+gap = (first - fault_epoch) * 1000.0 if first is not None else float("nan")
+print("%.1f %d %d" % (gap, failed, total))
