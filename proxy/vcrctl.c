@@ -103,29 +103,35 @@ num(struct json_object *o, const char *key)
 }
 
 static void
+print_side(struct json_object *svc, const char *side)
+{
+	struct json_object *o;
+
+	if (!json_object_object_get_ex(svc, side, &o))
+		return;
+	printf("  %-8s %-21s %-8s %s (%.1f ms, %d of %d checks failed)\n", side, str(o, "target"),
+	    str(o, "health"), str(o, "last_result"), num(o, "latency_ms"),
+	    (int)num(o, "failures"), (int)num(o, "checks"));
+}
+
+static void
 print_status(struct json_object *root)
 {
-	struct json_object *arr, *s, *p, *b;
+	struct json_object *arr, *s;
 
 	if (!json_object_object_get_ex(root, "services", &arr))
 		return;
-	printf("%-16s %-17s %-8s %-21s %-21s %-34s %-34s %8s  %s\n", "SERVICE", "STATE", "ACTIVE",
-	    "FRONTEND", "TARGET", "PRIMARY (last check)", "STANDBY (last check)", "CUTOVERS",
-	    "SINCE");
+	printf("%-16s %-17s %-8s %-21s %-21s %8s  %s\n", "SERVICE", "STATE", "ACTIVE", "FRONTEND",
+	    "TARGET", "CUTOVERS", "SINCE");
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		char pc[64], sc[64];
 		s = json_object_array_get_idx(arr, i);
-		json_object_object_get_ex(s, "primary", &p);
-		json_object_object_get_ex(s, "standby", &b);
-		snprintf(pc, sizeof(pc), "%s: %s %.1fms", str(p, "health"), str(p, "last_result"),
-		    num(p, "latency_ms"));
-		snprintf(sc, sizeof(sc), "%s: %s %.1fms", str(b, "health"), str(b, "last_result"),
-		    num(b, "latency_ms"));
-		printf("%-16s %-17s %-8s %-21s %-21s %-34.34s %-34.34s %8d  %s\n", str(s, "name"),
-		    str(s, "state"), str(s, "active"), str(s, "frontend"), str(s, "target"), pc, sc,
-		    (int)num(s, "cutovers"), str(s, "since"));
+		printf("%-16s %-17s %-8s %-21s %-21s %8d  %s\n", str(s, "name"), str(s, "state"),
+		    str(s, "active"), str(s, "frontend"), str(s, "target"), (int)num(s, "cutovers"),
+		    str(s, "since"));
+		print_side(s, "primary");
+		print_side(s, "standby");
 		if (str(s, "alert")[0])
-			printf("  ALERT %s: %s\n", str(s, "name"), str(s, "alert"));
+			printf("  ALERT    %s\n", str(s, "alert"));
 	}
 }
 

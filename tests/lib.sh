@@ -111,7 +111,7 @@ service web {
 		rise ${RISE:-2}
 		fall ${FALL:-3}
 	}
-$(printf '\t%s\n' "$@")
+$([ $# -gt 0 ] && printf '\t%s\n' "$@")
 }
 EOC
 }

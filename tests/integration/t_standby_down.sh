@@ -10,7 +10,7 @@ write_conf
 start_vcrd
 before=$(nft_map)
 kill $PID_standby
-wait_for 5 "standby down" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -q 'down: connection refused'"
+wait_for 5 "standby down" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -qE 'standby +198.18.2.2:80 +down +connection refused'"
 kill $PID_primary
 wait_for 5 "alert" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK events | grep -q 'alert'"
 sleep 1
@@ -18,7 +18,7 @@ expect_eq "$(svc_field active)" primary "active side"
 expect_eq "$(svc_field state)" primary-down "state"
 expect_match "$(svc_field alert)" 'primary down and standby down: no cut-over' "alert"
 expect_eq "$(nft_map)" "$before" "map unchanged"
-expect_match "$(vcrctl status)" 'ALERT web: primary down and standby down' "status"
+expect_match "$(vcrctl status)" 'ALERT +primary down and standby down' "status"
 expect_match "$(metrics)" 'vcr_service_alert\{service="web"\} 1' "metric"
 expect_eq "$(vcrctl events | grep -c alert)" 1 "one loud event, not one per check"
 expect_match "$(cat "$LOG")" 'level=warn event=alert service=web' "log line"

@@ -20,7 +20,8 @@ start_vcrd
 expect_eq "$(stat -c %a "$SOCK")" 600 "control socket mode"
 st=$(vcrctl status)
 expect_match "$st" '^SERVICE +STATE +ACTIVE +FRONTEND +TARGET' "header"
-expect_match "$st" 'web +primary-active +primary +198.18.0.1:80 +198.18.1.2:80 +up: HTTP 200' "row"
+expect_match "$st" 'web +primary-active +primary +198.18.0.1:80 +198.18.1.2:80 +0 +20' "row"
+expect_match "$st" '  primary +198.18.1.2:80 +up +HTTP 200 \([0-9.]+ ms, 0 of [0-9]+ checks failed\)' "primary line"
 vcrctl_json status | "$PY" -c 'import json,sys; d=json.load(sys.stdin); s=d["services"][0]; assert s["name"]=="web" and s["standby"]["health"]=="up" and s["primary"]["checks"]>0, s' || fail "status --json"
 vcrctl_json events | "$PY" -c 'import json,sys; d=json.load(sys.stdin); assert d["events"][0]["kind"]=="start"' || fail "events --json"
 m=$(metrics)

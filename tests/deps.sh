@@ -1,0 +1,19 @@
+# tests/deps.sh: the Debian 12 packages the build, the tests, the
+# demonstration and the benchmarks need. install_deps [extra packages]
+BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
+	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev"
+TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod"
+
+install_deps() {
+	local missing
+	missing=$(for p in $BUILD_DEPS $TEST_DEPS "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+	if [ -n "$missing" ]; then
+		echo "== installing:" $missing
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		    $missing >/dev/null
+	fi
+	modprobe nf_tables 2>/dev/null || true
+	modprobe nf_conntrack 2>/dev/null || true
+}
