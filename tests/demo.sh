@@ -42,7 +42,7 @@ fault=$(date +%s.%N)
 echo; echo "== $(date +%T.%3N) FAULT: the primary's link goes down (ip link set eth0 down)"
 ip -n $NS_P link set eth0 down
 wait $cpid
-read -r gap failed total < <("$PY" tests/bench/gap.py "$WORK/client.out" "$fault" standby)
+read -r gap failed total _ < <("$PY" tests/bench/gap.py "$WORK/client.out" "$fault" standby)
 echo
 echo "== after: vcrctl events"; vcrctl events | tail -4
 echo; echo "== after: vcrctl status"; vcrctl status

@@ -70,11 +70,11 @@ one_run() {	# one_run vcrd|haproxy -> "gap failed total"
 
 : > "$WORK/vcrd.gap"; : > "$WORK/haproxy.gap"
 vf=0; hf=0; vt=0; ht=0
-printf '%-4s %-8s %10s %8s %8s\n' run who gap_ms failed requests
+printf '%-4s %-8s %10s %8s %8s  %s\n' run who gap_ms failed requests "failed requests started at (ms from the fault)"
 for i in $(seq "$RUNS"); do
 	for who in vcrd haproxy; do
-		read -r gap failed total < <(one_run $who)
-		printf '%-4s %-8s %10s %8s %8s\n' "$i" "$who" "$gap" "$failed" "$total"
+		read -r gap failed total at < <(one_run $who)
+		printf '%-4s %-8s %10s %8s %8s  %s\n' "$i" "$who" "$gap" "$failed" "$total" "$at"
 		echo "$gap" >> "$WORK/$who.gap"
 		if [ $who = vcrd ]; then vf=$((vf + failed)); vt=$((vt + total));
 		else hf=$((hf + failed)); ht=$((ht + total)); fi

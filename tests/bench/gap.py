@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Reads client.py output and the fault time; prints
-"gap_ms failed total": the time from the fault to the first answer from
-the standby, and the requests that failed (error or not 200)."""
+"gap_ms failed total failed_at": the time from the fault to the first
+answer from the standby, the requests that failed (error or not 200), and
+when each failed request started relative to the fault (ms, "-" if none)."""
 import sys
 
 out, fault_epoch, want = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 t0 = None
 first = None
 failed = total = 0
+failed_at = []
 for line in open(out):
     if line.startswith("# t0_epoch"):
         t0 = float(line.split()[2])
@@ -17,9 +19,10 @@ for line in open(out):
     total += 1
     if ans not in ("primary", "standby"):
         failed += 1
+        failed_at.append("%+.0f" % ((t0 + float(start) / 1000.0 - fault_epoch) * 1000.0))
         continue
     done = t0 + (float(start) + float(lat)) / 1000.0
     if ans == want and done >= fault_epoch and (first is None or done < first):
         first = done
 gap = (first - fault_epoch) * 1000.0 if first is not None else float("nan")
-print("%.1f %d %d" % (gap, failed, total))
+print("%.1f %d %d %s" % (gap, failed, total, ",".join(failed_at) or "-"))

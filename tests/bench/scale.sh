@@ -30,13 +30,15 @@ echo "map elements in the kernel: $(nft_table | grep -c 'comment "svc-')"
 sleep 5
 hz=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' /proc/$VCRD_PID/stat; }
-c0=$(cpu); w0=$(date +%s%N)
+ucpu() { awk '{print $14}' /proc/$VCRD_PID/stat; }
+c0=$(cpu); u0=$(ucpu); w0=$(date +%s%N)
 sleep 10
-c1=$(cpu); w1=$(date +%s%N)
+c1=$(cpu); u1=$(ucpu); w1=$(date +%s%N)
 rss=$(awk '/VmRSS/ {print $2}' /proc/$VCRD_PID/status)
 checks=$(vcrctl_json status | "$PY" -c 'import json,sys; print(sum(s["primary"]["checks"]+s["standby"]["checks"] for s in json.load(sys.stdin)["services"]))')
 cpu_pct=$("$PY" -c "print('%.1f' % (100.0 * ($c1 - $c0) / $hz / (($w1 - $w0) / 1e9)))")
-echo "vcrd RSS: $((rss / 1024)) MiB ($rss KiB); CPU while checking: $cpu_pct% of one core; checks so far: $checks"
+user_pct=$("$PY" -c "print('%.1f' % (100.0 * ($u1 - $u0) / $hz / (($w1 - $w0) / 1e9)))")
+echo "vcrd RSS: $((rss / 1024)) MiB ($rss KiB); CPU while checking: $cpu_pct% of one core ($user_pct% in user space, the rest in the kernel's TCP); checks so far: $checks"
 
 svc=svc-$(printf %04d $((N / 2)))
 for i in $(seq "$CUTS"); do
