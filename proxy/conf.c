@@ -252,16 +252,23 @@ parse_status(const char *s, struct chk_conf *cc)
 	return cc->nstatus ? 0 : -1;
 }
 
+/* One of two words: *out = 1 for the first, 0 for the second. */
 static int
-parse_bool(const char *s, int *out)
+parse_pair(const char *s, const char *one, const char *zero, int *out)
 {
-	if (strcmp(s, "yes") == 0 || strcmp(s, "on") == 0)
+	if (strcmp(s, one) == 0)
 		*out = 1;
-	else if (strcmp(s, "no") == 0 || strcmp(s, "off") == 0)
+	else if (strcmp(s, zero) == 0)
 		*out = 0;
 	else
 		return -1;
 	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	return parse_pair(s, "yes", "no", out) == -1 ? parse_pair(s, "on", "off", out) : 0;
 }
 
 /*
@@ -517,20 +524,12 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 			}
 			sc->mode = FWD_DNAT;
 		} else if (strcmp(field, "snat") == 0) {
-			if (strcmp(ps->tok, "masquerade") == 0)
-				sc->snat = 1;
-			else if (strcmp(ps->tok, "off") == 0)
-				sc->snat = 0;
-			else {
+			if (parse_pair(ps->tok, "masquerade", "off", &sc->snat) == -1) {
 				BAD(ps, l, ctx, field, ps->tok, "masquerade or off");
 				return -1;
 			}
 		} else if (strcmp(field, "failover") == 0) {
-			if (strcmp(ps->tok, "automatic") == 0)
-				sc->failover_auto = 1;
-			else if (strcmp(ps->tok, "manual") == 0)
-				sc->failover_auto = 0;
-			else {
+			if (parse_pair(ps->tok, "automatic", "manual", &sc->failover_auto) == -1) {
 				BAD(ps, l, ctx, field, ps->tok, "automatic or manual");
 				return -1;
 			}
@@ -640,11 +639,7 @@ parse_global(struct parser *ps, struct vcr_conf *conf)
 		}
 		conf->log_level = lvl;
 	} else if (strcmp(field, "log-target") == 0) {
-		if (strcmp(ps->tok, "stderr") == 0)
-			conf->log_syslog = 0;
-		else if (strcmp(ps->tok, "syslog") == 0)
-			conf->log_syslog = 1;
-		else {
+		if (parse_pair(ps->tok, "syslog", "stderr", &conf->log_syslog) == -1) {
 			BAD(ps, line, "", field, ps->tok, "stderr or syslog");
 			return -1;
 		}

@@ -27,6 +27,9 @@ svc_target(const struct svc *s, enum side side)
 	return side == SIDE_PRIMARY ? &s->conf->primary : &s->conf->standby;
 }
 
+static int batch_masq(struct nf_batch *, enum nf_op, const struct vcr_conf *,
+    const struct vcr_conf *);
+
 /* "web -> standby 198.18.2.2:80 since 2026-11-26T04:30:00Z" */
 static void
 elem_comment(const struct svc *s, char *buf, size_t len)
@@ -48,6 +51,28 @@ batch_point(struct nf_batch *b, const struct svc *s)
 	    svc_target(s, s->dec.active), comment);
 }
 
+/* The whole table from the runtime state, in one transaction. */
+static int
+rewrite_table(struct vcrd *d, char *err, size_t errlen)
+{
+	struct nf_batch b = { 0 };
+	struct svc *s;
+	int rc = -1;
+
+	TAILQ_FOREACH(s, &d->services, entry)
+		if (batch_point(&b, s) == -1)
+			goto oom;
+	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1)
+		goto oom;
+	rc = nf_replace_table(d->nf, &b, err, errlen);
+	nf_batch_reset(&b);
+	return rc;
+oom:
+	nf_batch_reset(&b);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 static void
 dec_policy_of(const struct svc_conf *sc, struct dec_policy *pol)
 {
@@ -65,7 +90,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
     const char *reason)
 {
 	struct nf_batch b = { 0 };
-	char err[256], t1[32], t2[32], why[256];
+	char err[512], t1[32], t2[32], why[256];
 	uint64_t t0 = now_us(), t_nf, old_since = s->since_wall_ms;
 	int flushed, rc;
 
@@ -80,6 +105,20 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	}
 	rc = nf_apply(d->nf, &b, err, sizeof(err));
 	nf_batch_reset(&b);
+	if (rc == -1) {
+		/*
+		 * Someone deleted or changed our table (the element is not
+		 * there to delete): write it whole again from our state.
+		 */
+		char err2[200];
+		if (rewrite_table(d, err2, sizeof(err2)) == 0) {
+			events_add(s->conf->name, "error", "table inet %s was not as vcrd left "
+			    "it (%s): rewritten whole from vcrd's state", NF_TABLE, err);
+			rc = 0;
+		} else
+			snprintf(err + strlen(err), sizeof(err) - strlen(err),
+			    "; rewriting the table: %s", err2);
+	}
 	if (rc == -1) {
 		s->since_wall_ms = old_since;
 		events_add(s->conf->name, "error", "cut-over to %s not applied: %s",
@@ -264,7 +303,6 @@ int
 vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 {
 	struct saved_state saved;
-	struct nf_batch b = { 0 };
 	struct svc_conf *sc;
 	struct svc *s;
 	char e[256];
@@ -292,17 +330,10 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 	state_free(&saved);
 	if ((d->nf = nf_open(err, errlen)) == NULL)
 		return -1;
-	TAILQ_FOREACH(s, &d->services, entry)
-		if (batch_point(&b, s) == -1)
-			goto oom;
-	if (batch_masq(&b, NF_ADD, conf, NULL) == -1)
-		goto oom;
-	if (nf_replace_table(d->nf, &b, e, sizeof(e)) == -1) {
+	if (rewrite_table(d, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "table inet %s: %s", NF_TABLE, e);
-		nf_batch_reset(&b);
 		return -1;
 	}
-	nf_batch_reset(&b);
 	if ((d->http = chk_http_new(d->base)) == NULL) {
 		snprintf(err, errlen, "libcurl initialisation failed");
 		return -1;
@@ -318,10 +349,6 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 	    conf->nservices, conf->path);
 	vcrd_save_state(d);
 	return 0;
-oom:
-	nf_batch_reset(&b);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 struct svc *

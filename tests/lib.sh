@@ -126,6 +126,27 @@ start_vcrd() {
 
 first_checks_done() { ! vcrctl_json status | grep -q 'not checked yet'; }
 
+# The usual scene: both backends up, vcrd protecting service "web"
+# (arguments: extra lines for its service block).
+scene() {
+	need_root
+	setup_net
+	start_backend $NS_P primary $PRIMARY
+	start_backend $NS_S standby $STANDBY
+	write_conf "$@"
+	start_vcrd
+}
+
+# wait_answer WHAT [SECONDS]: until a new client connection gets WHAT
+wait_answer() { wait_for "${2:-5}" "the client to get '$1'" client_is "$1"; }
+client_is() { [ "$(client_get / 1)" = "$1" ]; }
+# wait_status REGEX [SECONDS]: until vcrctl status matches
+wait_status() { wait_for "${2:-5}" "vcrctl status to show '$1'" status_has "$1"; }
+status_has() { vcrctl status | grep -qE -- "$1"; }
+# wait_event REGEX [SECONDS]: until vcrctl events matches
+wait_event() { wait_for "${2:-5}" "an event '$1'" event_has "$1"; }
+event_has() { vcrctl events | grep -qE -- "$1"; }
+
 stop_vcrd() {
 	local sig=${1:-TERM}
 	kill -"$sig" "$VCRD_PID"

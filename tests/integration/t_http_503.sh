@@ -1,14 +1,9 @@
 #!/bin/bash
 # The primary answers, but its health endpoint says 503: that is down.
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf
-start_vcrd
+scene
 touch "$WORK/primary.fail"
-wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 http://$FRONTEND/)\" = standby ]"
+wait_answer standby 5
 expect_match "$(vcrctl events)" 'health=down reason="HTTP 503"' "check event"
 expect_match "$(vcrctl events)" 'reason="primary down \(HTTP 503\)"' "cut-over reason"
 expect_match "$(vcrctl status)" 'primary +198.18.1.2:80 +down +HTTP 503' "status shows the last result"

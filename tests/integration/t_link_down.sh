@@ -3,12 +3,7 @@
 # connects during detection is held by TCP's SYN retransmit and answered by
 # the standby once vcrd has cut over and deleted the stale conntrack entry.
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf
-start_vcrd
+scene
 expect_eq "$(client_get /)" primary "before the fault"
 
 ip -n $NS_P link set eth0 down

@@ -2,12 +2,7 @@
 # failover manual: vcrd waits for the operator. Operator commands and
 # their refusals.
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf "failover manual"
-start_vcrd
+scene "failover manual"
 
 out=$(vcrctl failback web 2>&1) && fail "failback while on the primary succeeded"
 expect_eq "$out" "vcrctl: failback web refused: already on the primary" "refusal"
@@ -15,7 +10,7 @@ out=$(vcrctl failover nosuch 2>&1) && fail "failover of an unknown service succe
 expect_eq "$out" "vcrctl: no service named 'nosuch'" "unknown service"
 
 kill $PID_primary
-wait_for 5 "operator alert" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -q 'waiting for vcrctl failover'"
+wait_status 'waiting for vcrctl failover' 5
 expect_eq "$(svc_field active)" primary "no automatic cut-over"
 out=$(vcrctl failback web 2>&1) && fail "failback succeeded"
 out=$(vcrctl failover web)
@@ -25,7 +20,7 @@ expect_eq "$(client_get /)" standby "after operator failover"
 out=$(vcrctl failback web 2>&1) && fail "failback to a dead primary succeeded"
 expect_eq "$out" "vcrctl: failback web refused: primary is down" "failback refused"
 start_backend $NS_P primary $PRIMARY
-wait_for 5 "primary up" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK --json status | grep -q '\"health\":\"up\",\"last_result\":\"HTTP 200\"[^}]*}, *\"standby\"'"
+wait_status 'primary +198.18.1.2:80 +up +HTTP 200'
 sleep 0.3
 expect_eq "$(svc_field active)" standby "no automatic failback"
 out=$(vcrctl failback web)

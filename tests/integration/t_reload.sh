@@ -3,12 +3,7 @@
 # a good one applies only the differences (an untouched service keeps its
 # element, and its traffic sees no failure).
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf
-start_vcrd
+scene
 before=$(nft_map)
 cp "$CONF" "$WORK/good.conf"
 

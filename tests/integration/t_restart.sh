@@ -3,14 +3,9 @@
 # the rules it left; restarted with the primary healthy, it stays on the
 # standby (no flip back on its own). -x removes the table on exit.
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf
-start_vcrd
+scene
 touch "$WORK/primary.fail"
-wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 http://$FRONTEND/)\" = standby ]"
+wait_answer standby 5
 rm -f "$WORK/primary.fail"
 expect_eq "$(svc_field cutovers)" 1 "cut-overs"
 

@@ -2,17 +2,12 @@
 # Standby down first, then the primary: no cut-over to a target that is
 # down; a loud event, status and metrics say why; the map is unchanged.
 . "$(dirname "$0")/../lib.sh"
-need_root
-setup_net
-start_backend $NS_P primary $PRIMARY
-start_backend $NS_S standby $STANDBY
-write_conf
-start_vcrd
+scene
 before=$(nft_map)
 kill $PID_standby
-wait_for 5 "standby down" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK status | grep -qE 'standby +198.18.2.2:80 +down +connection refused'"
+wait_status 'standby +198.18.2.2:80 +down +connection refused' 5
 kill $PID_primary
-wait_for 5 "alert" sh -c "ip netns exec $NS_V $VCRCTL_BIN -s $SOCK events | grep -q 'alert'"
+wait_event 'alert' 5
 sleep 1
 expect_eq "$(svc_field active)" primary "active side"
 expect_eq "$(svc_field state)" primary-down "state"
@@ -24,5 +19,5 @@ expect_eq "$(vcrctl events | grep -c alert)" 1 "one loud event, not one per chec
 expect_match "$(cat "$LOG")" 'level=warn event=alert service=web' "log line"
 # The standby comes back: now vcrd cuts over.
 start_backend $NS_S standby $STANDBY
-wait_for 5 "cut-over" sh -c "[ \"\$(ip netns exec $NS_C curl -s --max-time 1 http://$FRONTEND/)\" = standby ]"
+wait_answer standby 5
 echo "PASS: standby down -> no cut-over, loud event; standby back -> cut-over"
