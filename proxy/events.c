@@ -34,10 +34,14 @@ events_add(const char *service, const char *kind, const char *fmt, ...)
 	vsnprintf(ev.text, sizeof(ev.text), fmt, ap);
 	va_end(ap);
 	push(&ev);
+	char svc[64] = "";
+
+	if (ev.service[0])
+		snprintf(svc, sizeof(svc), " service=%s", ev.service);
 	if (strcmp(kind, "alert") == 0 || strcmp(kind, "error") == 0)
-		log_warnx("event=%s service=%s %s", kind, ev.service, ev.text);
+		log_warnx("event=%s%s %s", kind, svc, ev.text);
 	else
-		log_info("event=%s service=%s %s", kind, ev.service, ev.text);
+		log_info("event=%s%s %s", kind, svc, ev.text);
 }
 
 void

@@ -2,7 +2,7 @@
 # demonstration and the benchmarks need. install_deps [extra packages]
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
 	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev"
-TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod"
+TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-rt-14-dev"
 
 install_deps() {
 	local missing

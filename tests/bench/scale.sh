@@ -40,6 +40,33 @@ cpu_pct=$("$PY" -c "print('%.1f' % (100.0 * ($c1 - $c0) / $hz / (($w1 - $w0) / 1
 user_pct=$("$PY" -c "print('%.1f' % (100.0 * ($u1 - $u0) / $hz / (($w1 - $w0) / 1e9)))")
 echo "vcrd RSS: $((rss / 1024)) MiB ($rss KiB); CPU while checking: $cpu_pct% of one core ($user_pct% in user space, the rest in the kernel's TCP); checks so far: $checks"
 
+# The reference: HAProxy 2.6 running the same checks (N backends, a
+# primary and a backup server each, the same intervals), measured the
+# same way, while vcrd is stopped.
+if command -v haproxy >/dev/null; then
+	stop_vcrd TERM
+	{
+		printf 'global\n\tmaxconn 4000\ndefaults\n\tmode tcp\n\ttimeout connect 500ms\n\ttimeout client 10s\n\ttimeout server 10s\n'
+		for i in $(seq 0 $((N - 1))); do
+			if [ "$i" -lt 10 ]; then iv=100ms; to=80ms; else iv=1s; to=500ms; fi
+			printf 'listen svc-%04d\n\tbind %s:%d\n\ttimeout check %s\n\tserver p %s:80 check inter %s\n\tserver s %s:80 check inter %s backup\n' \
+			    "$i" "$FRONTEND" $((10000 + i)) "$to" "$PRIMARY" "$iv" "$STANDBY" "$iv"
+		done
+	} > "$WORK/haproxy.cfg"
+	ip netns exec $NS_V haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
+	hpid=$!
+	sleep 5
+	hc0=$(awk '{print $14 + $15}' /proc/$hpid/stat); hu0=$(awk '{print $14}' /proc/$hpid/stat); hw0=$(date +%s%N)
+	sleep 10
+	hc1=$(awk '{print $14 + $15}' /proc/$hpid/stat); hu1=$(awk '{print $14}' /proc/$hpid/stat); hw1=$(date +%s%N)
+	hrss=$(awk '/VmRSS/ {print $2}' /proc/$hpid/status)
+	kill $hpid; wait $hpid 2>/dev/null
+	"$PY" -c "
+w = ($hw1 - $hw0) / 1e9
+print('haproxy (same checks) RSS: %d MiB; CPU: %.1f%% of one core (%.1f%% in user space)' % ($hrss // 1024, 100.0 * ($hc1 - $hc0) / $hz / w, 100.0 * ($hu1 - $hu0) / $hz / w))"
+	start_vcrd
+fi
+
 svc=svc-$(printf %04d $((N / 2)))
 for i in $(seq "$CUTS"); do
 	vcrctl failover "$svc" >/dev/null || fail "failover $i"

@@ -31,7 +31,7 @@ expect_match "$m" 'vcr_service_state\{service="web",state="primary-active"\} 1' 
 expect_match "$m" 'vcr_target_up\{service="web",side="standby"\} 1' "up metric"
 expect_match "$m" 'vcr_check_latency_seconds\{service="web",side="primary"\} 0\.[0-9]+' "latency metric"
 expect_match "$m" 'vcr_cutovers_total\{service="web"\} 0' "cut-over metric"
-expect_match "$(cat "$LOG")" 'level=info event=start service= version=' "key=value log"
+expect_match "$(cat "$LOG")" 'level=info event=start version=' "key=value log"
 # A second vcrd on the same socket refuses to start.
 out=$(ip netns exec $NS_V "$VCRD" -f "$CONF" 2>&1) && fail "second vcrd started"
 expect_match "$out" "another vcrd is running" "second vcrd"
