@@ -41,7 +41,17 @@ struct chk_conf {
 };
 
 enum fwd_mode {
-	FWD_DNAT = 0,
+	FWD_DNAT = 0,		/* the kernel forwards: nftables DNAT */
+	FWD_TCP,		/* vcrd relays: it accepts on the frontend */
+};
+
+/* mode tcp: how vcrd relays connections. */
+struct relay_conf {
+	unsigned	connect_timeout_ms;
+	unsigned	idle_timeout_ms;
+	unsigned	hold_ms;	/* how long a client waits for a side that answers */
+	unsigned	max_conns;
+	unsigned	observe_errors;	/* connect errors in a row that mark the side down; 0: off */
 };
 
 struct svc_conf {
@@ -53,6 +63,7 @@ struct svc_conf {
 	enum fwd_mode	mode;
 	int		snat;			/* masquerade DNATed traffic */
 	struct chk_conf	check;
+	struct relay_conf relay;
 	int		failover_auto;
 	int		failback_auto;
 	unsigned	failback_hold_ms;

@@ -6,8 +6,16 @@
  *                  per service, commented "NAME -> primary|standby since T",
  *                  with a per-element counter (new connections since then)
  *   set masq       targets whose DNATed traffic is masqueraded
- *   chain prerouting/output (nat): dnat ip to ip daddr . tcp dport map @services
- *   chain postrouting (nat):       ct status dnat ip daddr . tcp dport @masq masquerade
+ *   set relayed    frontends of mode tcp services: vcrd itself listens there
+ *   chain prerouting (nat):  ip daddr . tcp dport @relayed accept
+ *                            dnat ip to ip daddr . tcp dport map @services
+ *   chain output (nat):      meta mark != NF_RELAY_MARK ip daddr . tcp dport @relayed accept
+ *                            dnat ip to ip daddr . tcp dport map @services
+ *   chain postrouting (nat): ct status dnat ip daddr . tcp dport @masq masquerade
+ *
+ * A relayed service's upstream connection goes from vcrd to its own
+ * frontend with NF_RELAY_MARK, and the output chain sends it where the
+ * map says: the map stays the one place that says where a service points.
  */
 #ifndef NF_H
 #define NF_H
@@ -19,6 +27,8 @@
 #define NF_TABLE	"vcrecovery"
 #define NF_MAP		"services"
 #define NF_MASQ		"masq"
+#define NF_RELAYED	"relayed"
+#define NF_RELAY_MARK	0x7663	/* "vc": SO_MARK of vcrd's upstream sockets */
 
 struct nf;
 
@@ -30,6 +40,7 @@ enum nf_op {
 enum nf_set {
 	NF_SET_SERVICES = 0,
 	NF_SET_MASQ,
+	NF_SET_RELAYED,
 };
 
 /* One element change; a batch of them is applied atomically. */

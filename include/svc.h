@@ -24,6 +24,7 @@ struct target_view {
 	unsigned	last_latency_us;
 	uint64_t	checks;
 	uint64_t	failures;
+	uint64_t	traffic_errors;	/* mode tcp: upstream connects that failed */
 };
 
 struct svc {
@@ -34,6 +35,9 @@ struct svc {
 	unsigned	cutovers;
 	unsigned	last_cutover_us;	/* decision -> batch ACKed -> conntrack cleaned */
 	char		alert[160];	/* current loud condition, empty when fine */
+	struct relay	*relay;		/* mode tcp */
+	unsigned	gen;		/* bumped at each cut-over */
+	unsigned	error_run;	/* traffic errors in a row on the active side */
 	struct vcrd	*d;
 	TAILQ_ENTRY(svc) entry;
 };

@@ -38,9 +38,12 @@
 #define KEY_LEN			8	/* 4 address + 2 port, padded to a register */
 #define SET_ID_SERVICES		1
 #define SET_ID_MASQ		2
+#define SET_ID_RELAYED		3
 /* nft's udata type for an element comment. */
 #define UDATA_ELEM_COMMENT	0
 #define NF_ACK_WAIT_MS		2000
+/* Messages of the table's skeleton: 3 table, 3 sets, 3 chains, 5 rules. */
+#define NF_SKELETON_MSGS	14u
 
 int
 nf_batch_add(struct nf_batch *b, enum nf_op op, enum nf_set set,
@@ -208,6 +211,30 @@ rule_dnat(const char *chain)
 	return r;
 }
 
+/*
+ * [meta mark != NF_RELAY_MARK] ip daddr . tcp dport @relayed accept:
+ * vcrd's own listener takes these, unless the packet is vcrd's upstream.
+ */
+static struct nftnl_rule *
+rule_relay_accept(const char *chain, int unless_marked)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_expr *e;
+	uint32_t mark = NF_RELAY_MARK;
+
+	if (unless_marked) {
+		nftnl_rule_add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1));
+		nftnl_rule_add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &mark, sizeof(mark)));
+	}
+	add_match_ipv4_tcp_dst(r);
+	nftnl_rule_add_expr(r, expr_lookup(NF_RELAYED, SET_ID_RELAYED, 0));
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	nftnl_rule_add_expr(r, e);
+	return r;
+}
+
 /* ct status dnat ip daddr . tcp dport @masq masquerade */
 static struct nftnl_rule *
 rule_masq(void)
@@ -241,8 +268,11 @@ set_new(enum nf_set which)
 
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, which == NF_SET_SERVICES ? NF_MAP : NF_MASQ);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, which == NF_SET_SERVICES ? SET_ID_SERVICES : SET_ID_MASQ);
+	static const char *const names[] = { NF_MAP, NF_MASQ, NF_RELAYED };
+	static const uint32_t ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED };
+
+	nftnl_set_set_str(s, NFTNL_SET_NAME, names[which]);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ids[which]);
 	return s;
 }
 
@@ -376,10 +406,13 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 		put_table(batch, NFT_MSG_NEWTABLE, seq++);
 		put_set_decl(batch, NF_SET_SERVICES, seq++);
 		put_set_decl(batch, NF_SET_MASQ, seq++);
+		put_set_decl(batch, NF_SET_RELAYED, seq++);
 		put_chain(batch, "prerouting", NF_INET_PRE_ROUTING, -100, seq++);
 		put_chain(batch, "output", NF_INET_LOCAL_OUT, -100, seq++);
 		put_chain(batch, "postrouting", NF_INET_POST_ROUTING, 100, seq++);
+		put_rule(batch, rule_relay_accept("prerouting", 0), seq++);
 		put_rule(batch, rule_dnat("prerouting"), seq++);
+		put_rule(batch, rule_relay_accept("output", 1), seq++);
 		put_rule(batch, rule_dnat("output"), seq++);
 		put_rule(batch, rule_masq(), seq++);
 	}
@@ -463,7 +496,7 @@ send_batch(struct nf *nf, const struct nf_batch *b, int replace_table, char *err
 		snprintf(err, errlen, "batch does not fit");
 		return -1;
 	}
-	expected = (unsigned)b->n + (replace_table ? 11u : 0u);
+	expected = (unsigned)b->n + (replace_table ? NF_SKELETON_MSGS : 0u);
 	nf->seq += expected + 2;
 	if (mnl_socket_sendto(nf->nl, buf, (size_t)n) == -1) {
 		snprintf(err, errlen, "netlink send: %s", strerror(errno));

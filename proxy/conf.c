@@ -472,6 +472,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	sc->failover_auto = 1;
 	sc->failback_auto = 0;
 	sc->failback_hold_ms = 60000;
+	sc->relay.connect_timeout_ms = 1000;
+	sc->relay.idle_timeout_ms = 300000;
+	sc->relay.hold_ms = 3000;
+	sc->relay.max_conns = 10000;
+	sc->relay.observe_errors = 3;
 	chk_defaults(&sc->check);
 	TAILQ_INSERT_TAIL(&conf->services, sc, entry);
 	conf->nservices++;
@@ -517,12 +522,33 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 				return -1;
 			}
 		} else if (strcmp(field, "mode") == 0) {
-			if (strcmp(ps->tok, "dnat") != 0) {
+			if (strcmp(ps->tok, "dnat") == 0)
+				sc->mode = FWD_DNAT;
+			else if (strcmp(ps->tok, "tcp") == 0)
+				sc->mode = FWD_TCP;
+			else {
 				BAD(ps, l, ctx, field, ps->tok,
-				    "dnat (the tcp and http relay modes are not in this version)");
+				    "dnat or tcp (the http relay mode is not in this version)");
 				return -1;
 			}
-			sc->mode = FWD_DNAT;
+		} else if (strcmp(field, "connect-timeout") == 0 ||
+		    strcmp(field, "idle-timeout") == 0 || strcmp(field, "hold-timeout") == 0) {
+			unsigned *ms = field[0] == 'c' ? &sc->relay.connect_timeout_ms :
+			    field[0] == 'i' ? &sc->relay.idle_timeout_ms : &sc->relay.hold_ms;
+			if (parse_duration_ms(ps->tok, ms) == -1 || *ms == 0) {
+				BAD(ps, l, ctx, field, ps->tok, "a duration such as 500ms or 5m");
+				return -1;
+			}
+		} else if (strcmp(field, "max-connections") == 0) {
+			if (parse_uint(ps->tok, 1, 1000000, &sc->relay.max_conns) == -1) {
+				BAD(ps, l, ctx, field, ps->tok, "a whole number from 1 to 1000000");
+				return -1;
+			}
+		} else if (strcmp(field, "observe-errors") == 0) {
+			if (parse_uint(ps->tok, 0, 1000, &sc->relay.observe_errors) == -1) {
+				BAD(ps, l, ctx, field, ps->tok, "a whole number from 0 (off) to 1000");
+				return -1;
+			}
 		} else if (strcmp(field, "snat") == 0) {
 			if (parse_pair(ps->tok, "masquerade", "off", &sc->snat) == -1) {
 				BAD(ps, l, ctx, field, ps->tok, "masquerade or off");
@@ -771,6 +797,7 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    ep_eq(&a->primary, &b->primary) && ep_eq(&a->standby, &b->standby) &&
 	    a->mode == b->mode && a->snat == b->snat &&
 	    memcmp(&a->check, &b->check, sizeof(a->check)) == 0 &&
+	    memcmp(&a->relay, &b->relay, sizeof(a->relay)) == 0 &&
 	    a->failover_auto == b->failover_auto && a->failback_auto == b->failback_auto &&
 	    a->failback_hold_ms == b->failback_hold_ms;
 }

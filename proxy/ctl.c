@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "events.h"
+#include "relay.h"
 #include "svc.h"
 
 struct ctl {
@@ -77,6 +78,8 @@ side_json(const struct svc *s, enum side i)
 	    json_object_new_double((double)tv->last_latency_us / 1000.0));
 	json_object_object_add(o, "checks", json_object_new_int64((int64_t)tv->checks));
 	json_object_object_add(o, "failures", json_object_new_int64((int64_t)tv->failures));
+	json_object_object_add(o, "traffic_errors",
+	    json_object_new_int64((int64_t)tv->traffic_errors));
 	return o;
 }
 
@@ -104,6 +107,23 @@ status_json(struct vcrd *d)
 		json_object_object_add(o, "last_cutover_ms",
 		    json_object_new_double((double)s->last_cutover_us / 1000.0));
 		json_object_object_add(o, "alert", json_object_new_string(s->alert));
+		json_object_object_add(o, "mode", json_object_new_string(
+		    s->conf->mode == FWD_TCP ? "tcp" : "dnat"));
+		if (s->relay) {
+			const struct relay_stats *rs = relay_stats(s->relay);
+			struct json_object *r = json_object_new_object();
+			json_object_object_add(r, "connections", json_object_new_int(
+			    (int)relay_conns(s->relay)));
+			json_object_object_add(r, "accepted",
+			    json_object_new_int64((int64_t)rs->accepted));
+			json_object_object_add(r, "upstream_errors",
+			    json_object_new_int64((int64_t)rs->upstream_errors));
+			json_object_object_add(r, "retried",
+			    json_object_new_int64((int64_t)rs->retried));
+			json_object_object_add(r, "dropped",
+			    json_object_new_int64((int64_t)rs->dropped));
+			json_object_object_add(o, "relay", r);
+		}
 		json_object_object_add(o, "primary", side_json(s, SIDE_PRIMARY));
 		json_object_object_add(o, "standby", side_json(s, SIDE_STANDBY));
 		json_object_array_add(arr, o);

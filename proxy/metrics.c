@@ -13,6 +13,7 @@
 #include "vcr.h"
 #include "conf.h"
 #include "metrics.h"
+#include "relay.h"
 #include "svc.h"
 
 struct metrics {
@@ -91,6 +92,25 @@ handle(struct evhttp_request *req, void *arg)
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		evbuffer_add_printf(b, "vcr_last_cutover_seconds{service=\"%s\"} %.6f\n",
 		    s->conf->name, (double)s->last_cutover_us / 1e6);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_relay_connections Open client connections (mode tcp).\n"
+	    "# TYPE vcr_relay_connections gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->relay)
+			evbuffer_add_printf(b, "vcr_relay_connections{service=\"%s\"} %u\n",
+			    s->conf->name, relay_conns(s->relay));
+	evbuffer_add_printf(b, "# TYPE vcr_relay_upstream_errors_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->relay)
+			evbuffer_add_printf(b,
+			    "vcr_relay_upstream_errors_total{service=\"%s\"} %llu\n",
+			    s->conf->name,
+			    (unsigned long long)relay_stats(s->relay)->upstream_errors);
+	evbuffer_add_printf(b, "# TYPE vcr_relay_dropped_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->relay)
+			evbuffer_add_printf(b, "vcr_relay_dropped_total{service=\"%s\"} %llu\n",
+			    s->conf->name, (unsigned long long)relay_stats(s->relay)->dropped);
 	evbuffer_add_printf(b, "# TYPE vcr_reloads_total counter\nvcr_reloads_total %llu\n"
 	    "# TYPE vcr_reload_failures_total counter\nvcr_reload_failures_total %llu\n",
 	    (unsigned long long)m->d->reloads, (unsigned long long)m->d->reload_failures);

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "metrics.h"
 #include "nf.h"
+#include "relay.h"
 #include "state.h"
 #include "svc.h"
 
@@ -28,6 +29,8 @@ svc_target(const struct svc *s, enum side side)
 }
 
 static int batch_masq(struct nf_batch *, enum nf_op, const struct vcr_conf *,
+    const struct vcr_conf *);
+static int batch_relayed(struct nf_batch *, enum nf_op, const struct vcr_conf *,
     const struct vcr_conf *);
 
 /* "web -> standby 198.18.2.2:80 since 2026-11-26T04:30:00Z" */
@@ -62,7 +65,8 @@ rewrite_table(struct vcrd *d, char *err, size_t errlen)
 	TAILQ_FOREACH(s, &d->services, entry)
 		if (batch_point(&b, s) == -1)
 			goto oom;
-	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1)
+	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1 ||
+	    batch_relayed(&b, NF_ADD, d->conf, NULL) == -1)
 		goto oom;
 	rc = nf_replace_table(d->nf, &b, err, errlen);
 	nf_batch_reset(&b);
@@ -142,6 +146,10 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	    fmt_endpoint(svc_target(s, from), t2, sizeof(t2)), why, s->last_cutover_us,
 	    (unsigned long long)t_nf, flushed);
 	s->alert[0] = '\0';
+	s->error_run = 0;
+	s->gen++;
+	if (s->relay)
+		relay_retry(s->relay, s->gen);
 	vcrd_save_state(d);
 	return 0;
 }
@@ -213,6 +221,61 @@ check_cb(struct chk *c, int ok, const char *reason, unsigned latency_us, void *a
 	evaluate(s->d, s, CMD_NONE, NULL, 0);
 }
 
+/*
+ * Passive detection (mode tcp): connect errors on live traffic count
+ * against the side the service points at. observe-errors of them in a
+ * row mark it down at once, without waiting for the probes; fewer ask
+ * for a probe now.
+ */
+static void
+relay_err_cb(void *arg, unsigned gen, const char *reason)
+{
+	struct svc *s = arg;
+	struct target_view *tv = &s->side[s->dec.active];
+	unsigned limit = s->conf->relay.observe_errors;
+	char t[32];
+
+	if (gen != s->gen)
+		return;		/* started before the last cut-over: not this side's */
+	tv->traffic_errors++;
+	s->error_run++;
+	if (limit == 0 || tv->ctr.h == H_DOWN)
+		return;
+	if (s->error_run < limit) {
+		if (s->error_run == 1)
+			chk_now(tv->chk);
+		return;
+	}
+	tv->ctr.h = H_DOWN;
+	tv->ctr.fail_run = s->conf->check.fall;
+	tv->ctr.ok_run = 0;
+	snprintf(tv->last_reason, sizeof(tv->last_reason), "%u connection errors on live "
+	    "traffic (last: %s)", s->error_run, reason);
+	events_add(s->conf->name, "check", "side=%s target=%s health=down reason=\"%s\"",
+	    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),
+	    tv->last_reason);
+	s->error_run = 0;
+	evaluate(s->d, s, CMD_NONE, NULL, 0);
+}
+
+static void
+relay_ok_cb(void *arg, unsigned gen)
+{
+	struct svc *s = arg;
+
+	if (gen == s->gen)
+		s->error_run = 0;
+}
+
+static struct relay *
+svc_relay_new(struct vcrd *d, struct svc *s, const struct svc_conf *sc, char *err,
+    size_t errlen)
+{
+	struct relay_cbs cbs = { relay_err_cb, relay_ok_cb, s };
+
+	return relay_new(d->base, sc, &cbs, err, errlen);
+}
+
 static void
 svc_start_checks(struct vcrd *d, struct svc *s)
 {
@@ -260,6 +323,7 @@ static void
 svc_free(struct svc *s)
 {
 	svc_stop_checks(s);
+	relay_free(s->relay);
 	free(s);
 }
 
@@ -299,6 +363,34 @@ batch_masq(struct nf_batch *b, enum nf_op op, const struct vcr_conf *to,
 	return 0;
 }
 
+static int
+relayed_in(const struct endpoint *fe, const struct vcr_conf *conf)
+{
+	const struct svc_conf *sc;
+
+	TAILQ_FOREACH(sc, &conf->services, entry)
+		if (sc->mode == FWD_TCP && sc->frontend.addr.s_addr == fe->addr.s_addr &&
+		    sc->frontend.port == fe->port)
+			return 1;
+	return 0;
+}
+
+/* Frontends of mode tcp services: those of `to` not in `from` (from may be NULL). */
+static int
+batch_relayed(struct nf_batch *b, enum nf_op op, const struct vcr_conf *to,
+    const struct vcr_conf *from)
+{
+	const struct svc_conf *sc;
+
+	TAILQ_FOREACH(sc, &to->services, entry) {
+		if (sc->mode != FWD_TCP || (from && relayed_in(&sc->frontend, from)))
+			continue;
+		if (nf_batch_add(b, op, NF_SET_RELAYED, &sc->frontend, NULL, NULL) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 {
@@ -334,6 +426,10 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "table inet %s: %s", NF_TABLE, e);
 		return -1;
 	}
+	TAILQ_FOREACH(s, &d->services, entry)
+		if (s->conf->mode == FWD_TCP &&
+		    (s->relay = svc_relay_new(d, s, s->conf, err, errlen)) == NULL)
+			return -1;
 	if ((d->http = chk_http_new(d->base)) == NULL) {
 		snprintf(err, errlen, "libcurl initialisation failed");
 		return -1;
@@ -386,7 +482,33 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		events_add(NULL, "reload", "rejected, nothing changed: %s", e);
 		return -1;
 	}
-	/* First the kernel, in one batch: if it says no, nothing changes. */
+	/* New listeners first: a frontend we cannot bind rejects the reload. */
+	struct relay **rel = calloc(nc->nservices ? nc->nservices : 1, sizeof(*rel));
+	unsigned i = 0;
+
+	if (rel == NULL) {
+		conf_free(nc);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	TAILQ_FOREACH(sc, &nc->services, entry) {
+		s = vcrd_find(d, sc->name);
+		if (sc->mode == FWD_TCP && (s == NULL || s->relay == NULL ||
+		    !ep_eq(&s->conf->frontend, &sc->frontend)) &&
+		    (rel[i] = svc_relay_new(d, s, sc, e, sizeof(e))) == NULL) {
+			while (i-- > 0)
+				relay_free(rel[i]);
+			free(rel);
+			conf_free(nc);
+			d->reload_failures++;
+			snprintf(err, errlen, "%s", e);
+			events_add(NULL, "reload", "rejected, nothing changed: %s", e);
+			return -1;
+		}
+		i++;
+	}
+
+	/* Then the kernel, in one batch: if it says no, nothing changes. */
 	TAILQ_FOREACH(s, &d->services, entry) {
 		struct svc_conf *n = conf_find(nc, s->conf->name);
 		if (n == NULL || !ep_eq(&n->frontend, &s->conf->frontend) ||
@@ -407,8 +529,13 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	}
 	batch_masq(&b, NF_DEL, old, nc);
 	batch_masq(&b, NF_ADD, nc, old);
+	batch_relayed(&b, NF_DEL, old, nc);
+	batch_relayed(&b, NF_ADD, nc, old);
 	if (nf_apply(d->nf, &b, e, sizeof(e)) == -1) {
 		nf_batch_reset(&b);
+		for (i = 0; i < nc->nservices; i++)
+			relay_free(rel[i]);
+		free(rel);
 		conf_free(nc);
 		d->reload_failures++;
 		snprintf(err, errlen, "nftables refused the change: %s", e);
@@ -419,6 +546,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 
 	/* Then the runtime: keep what is unchanged, as it is. */
 	TAILQ_INIT(&next);
+	i = 0;
 	TAILQ_FOREACH(sc, &nc->services, entry) {
 		s = vcrd_find(d, sc->name);
 		if (s == NULL) {
@@ -430,22 +558,35 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			if (!svc_conf_equal(s->conf, sc)) {
 				int same_check = memcmp(&s->conf->check, &sc->check,
 				    sizeof(sc->check)) == 0;
-				for (int i = 0; i < 2; i++) {
-					if (same_check && ep_eq(svc_target(s, (enum side)i),
-					    i ? &sc->standby : &sc->primary))
+				for (int k = 0; k < 2; k++) {
+					if (same_check && ep_eq(svc_target(s, (enum side)k),
+					    k ? &sc->standby : &sc->primary))
 						continue;
-					chk_free(s->side[i].chk);
-					s->side[i].chk = NULL;
-					memset(&s->side[i].ctr, 0, sizeof(s->side[i].ctr));
-					snprintf(s->side[i].last_reason,
-					    sizeof(s->side[i].last_reason), "not checked yet");
+					chk_free(s->side[k].chk);
+					s->side[k].chk = NULL;
+					memset(&s->side[k].ctr, 0, sizeof(s->side[k].ctr));
+					snprintf(s->side[k].last_reason,
+					    sizeof(s->side[k].last_reason), "not checked yet");
 				}
 				changed++;
 			}
 			s->conf = sc;
 		}
+		if (rel[i]) {
+			/* The relay's callbacks belong to this service. */
+			relay_free(s->relay);
+			s->relay = rel[i];
+			relay_set_arg(s->relay, s);
+			relay_retry(s->relay, s->gen);
+		} else if (sc->mode != FWD_TCP) {
+			relay_free(s->relay);
+			s->relay = NULL;
+		} else
+			relay_update(s->relay, sc);
+		i++;
 		TAILQ_INSERT_TAIL(&next, s, entry);
 	}
+	free(rel);
 	while ((s = TAILQ_FIRST(&d->services)) != NULL) {
 		TAILQ_REMOVE(&d->services, s, entry);
 		svc_free(s);

@@ -41,7 +41,18 @@ static const char good[] =
     "\tfailover manual\n"
     "\tfailback automatic 30s\n"
     "}\n"
-    "service db { frontend 198.18.0.1:5432; primary 198.18.1.3:5432; standby 198.18.2.3:5432; check tcp }\n";
+    "service db { frontend 198.18.0.1:5432; primary 198.18.1.3:5432; standby 198.18.2.3:5432; check tcp }\n"
+    "service relay {\n"
+    "\tfrontend 198.18.0.1:8080\n"
+    "\tprimary 198.18.1.4:80\n"
+    "\tstandby 198.18.2.4:80\n"
+    "\tmode tcp\n"
+    "\tconnect-timeout 200ms\n"
+    "\tidle-timeout 1m\n"
+    "\thold-timeout 5s\n"
+    "\tmax-connections 5000\n"
+    "\tobserve-errors 2\n"
+    "}\n";
 
 static struct vcr_conf *
 parse(const char *text, char *err, size_t errlen)
@@ -61,7 +72,7 @@ test_good(void **state)
 		print_error("%s\n", err);
 	assert_non_null(c);
 	assert_string_equal(err, "");
-	assert_int_equal(c->nservices, 2);
+	assert_int_equal(c->nservices, 3);
 	assert_string_equal(c->control_socket, "/run/test.sock");
 	assert_string_equal(c->state_dir, "/var/lib/test");
 	assert_string_equal(c->metrics_listen, "127.0.0.1:9107");
@@ -97,6 +108,17 @@ test_good(void **state)
 	assert_int_equal(s->check.interval_ms, 1000);	/* defaults */
 	assert_int_equal(s->failover_auto, 1);
 	assert_int_equal(s->failback_auto, 0);
+	assert_int_equal(s->mode, FWD_DNAT);
+	assert_int_equal(s->relay.hold_ms, 3000);		/* defaults */
+	assert_int_equal(s->relay.observe_errors, 3);
+	s = conf_find(c, "relay");
+	assert_non_null(s);
+	assert_int_equal(s->mode, FWD_TCP);
+	assert_int_equal(s->relay.connect_timeout_ms, 200);
+	assert_int_equal(s->relay.idle_timeout_ms, 60000);
+	assert_int_equal(s->relay.hold_ms, 5000);
+	assert_int_equal(s->relay.max_conns, 5000);
+	assert_int_equal(s->relay.observe_errors, 2);
 	conf_free(c);
 }
 
@@ -153,8 +175,14 @@ static const struct {
 	  "service web {\n}\n",
 	  "test.conf:6: service 'web' is already defined at line 1" },
 	{ "service web {\n frontend 198.18.0.1:80\n mode http\n}\n",
-	  "test.conf:3: service 'web': field 'mode': bad value 'http': expected dnat (the tcp and "
-	  "http relay modes are not in this version)" },
+	  "test.conf:3: service 'web': field 'mode': bad value 'http': expected dnat or tcp (the "
+	  "http relay mode is not in this version)" },
+	{ "service web {\n hold-timeout 0s\n}\n",
+	  "test.conf:2: service 'web': field 'hold-timeout': bad value '0s': expected a duration "
+	  "such as 500ms or 5m" },
+	{ "service web {\n max-connections lots\n}\n",
+	  "test.conf:2: service 'web': field 'max-connections': bad value 'lots': expected a whole "
+	  "number from 1 to 1000000" },
 	{ "service web {\n protocol sctp\n}\n",
 	  "test.conf:2: service 'web': field 'protocol': bad value 'sctp': expected tcp (the only "
 	  "protocol so far)" },

@@ -1,0 +1,50 @@
+/*
+ * relay.h: mode tcp. vcrd accepts the tenants' connections on the
+ * frontend and relays each to an upstream connection made to the same
+ * frontend with NF_RELAY_MARK, which the nftables map sends to the side
+ * the service points at. vcrd so sees every connection error on live
+ * traffic, and holds a client while the service has no working side.
+ */
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <stdint.h>
+#include "conf-t.h"
+
+struct event_base;
+struct relay;
+
+/*
+ * Upstream results, reported with the generation the connection was
+ * started in (the caller bumps it at each cut-over and ignores reports
+ * of older ones): err: connect refused, reset or timed out; ok: connected.
+ */
+struct relay_cbs {
+	void	(*err)(void *arg, unsigned gen, const char *reason);
+	void	(*ok)(void *arg, unsigned gen);
+	void	*arg;
+};
+
+/* Listens on sc->frontend; sc is not kept (its relay settings are copied). */
+struct relay *relay_new(struct event_base *base, const struct svc_conf *sc,
+	    const struct relay_cbs *cbs, char *err, size_t errlen);
+/* Closes the listener and every connection. */
+void	relay_free(struct relay *r);
+/* The callbacks' argument, when the relay was made before its owner. */
+void	relay_set_arg(struct relay *r, void *arg);
+/* New settings from a reload (the listener stays). */
+void	relay_update(struct relay *r, const struct svc_conf *sc);
+/* After a cut-over: held and connecting clients connect again, now. */
+void	relay_retry(struct relay *r, unsigned gen);
+unsigned relay_conns(const struct relay *r);
+
+struct relay_stats {
+	uint64_t	accepted;
+	uint64_t	upstream_errors;
+	uint64_t	retried;	/* clients that needed more than one upstream connect */
+	uint64_t	dropped;	/* clients closed after hold-timeout with no working side */
+	uint64_t	limited;	/* times max-connections stopped accepting */
+};
+const struct relay_stats *relay_stats(const struct relay *r);
+
+#endif
