@@ -1,13 +1,22 @@
 /*
- * relay.c: mode tcp, two bufferevents per client (libevent's le-proxy).
+ * relay.c: mode tcp.
  *
- *  - Backpressure: when one side's output holds MAX_OUTPUT bytes, stop
- *    reading the other side until it drains to half.
- *  - Half-close: an EOF from one side is passed on as shutdown(SHUT_WR)
- *    once everything before it is written; the connection ends when both
- *    directions are done.
- *  - A client whose upstream connect fails is held, not closed: it tries
- *    again every RETRY_MS, and at once after a cut-over, until hold-timeout.
+ * Each client gets an upstream connection made to the service's own
+ * frontend with NF_RELAY_MARK; the nftables map sends it to the side the
+ * service points at.
+ *
+ * The data path reads up to SCRATCH bytes into one shared buffer and
+ * writes them to the peer at once; only what the peer could not take is
+ * kept, and reading that direction stops until it is written (so a slow
+ * reader bounds memory at one chunk per direction, and an idle connection
+ * holds no buffer at all). An EOF is passed on as shutdown(SHUT_WR) once
+ * everything before it is written; the connection ends when both
+ * directions are done.
+ *
+ * A client whose upstream connect fails is held, not closed: it tries
+ * again every RETRY_MS, and at once after a cut-over, until hold-timeout.
+ * Its data waits in the kernel meanwhile: we do not read it before there
+ * is somewhere to send it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,11 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -28,7 +36,7 @@
 #include "nf.h"
 #include "relay.h"
 
-#define MAX_OUTPUT	(256 * 1024)
+#define SCRATCH		(64 * 1024)
 #define RETRY_MS	100
 
 enum conn_state {
@@ -37,15 +45,30 @@ enum conn_state {
 	C_RELAYING,
 };
 
+struct conn;
+
+/* One direction: bytes read from `from` are written to `to`. */
+struct half {
+	struct conn	*c;
+	int		*from, *to;
+	struct event	*rev;		/* readable `from` */
+	struct event	*wev;		/* writable `to`, only while pending */
+	char		*pending;	/* what `to` has not taken yet */
+	size_t		 len, off;
+	int		 eof;		/* `from` said EOF */
+	int		 shut;		/* EOF passed on to `to` */
+};
+
 struct conn {
 	struct relay	*r;
-	struct bufferevent *client, *server;
+	int		 cfd, sfd;
 	enum conn_state	 state;
 	unsigned	 gen;		/* generation of the upstream attempt */
 	unsigned	 attempts;
-	uint64_t	 accepted_ms;
-	struct event	*retry;
-	int		 client_eof, server_eof;
+	uint64_t	 accepted_ms, active_ms;
+	struct event	*connect_ev;	/* upstream connect, and the hold's retry timer */
+	struct event	*idle;
+	struct half	 up, down;	/* client -> server, server -> client */
 	TAILQ_ENTRY(conn) entry;
 };
 
@@ -63,20 +86,47 @@ struct relay {
 	TAILQ_HEAD(, conn) conns;
 };
 
+static char scratch[SCRATCH];
+
 static void upstream_connect(struct conn *c);
+
+static void
+half_clear(struct half *h)
+{
+	if (h->rev)
+		event_free(h->rev);
+	if (h->wev)
+		event_free(h->wev);
+	free(h->pending);
+	h->rev = h->wev = NULL;
+	h->pending = NULL;
+	h->len = h->off = 0;
+}
+
+static void
+close_server(struct conn *c)
+{
+	half_clear(&c->up);
+	half_clear(&c->down);
+	if (c->sfd != -1) {
+		close(c->sfd);
+		c->sfd = -1;
+	}
+}
 
 static void
 conn_free(struct conn *c)
 {
 	struct relay *r = c->r;
 
+	close_server(c);
+	if (c->cfd != -1)
+		close(c->cfd);
+	if (c->connect_ev)
+		event_free(c->connect_ev);
+	if (c->idle)
+		event_free(c->idle);
 	TAILQ_REMOVE(&r->conns, c, entry);
-	if (c->client)
-		bufferevent_free(c->client);
-	if (c->server)
-		bufferevent_free(c->server);
-	if (c->retry)
-		event_free(c->retry);
 	free(c);
 	r->nconns--;
 	if (r->limited && r->nconns < r->conf.max_conns) {
@@ -87,19 +137,11 @@ conn_free(struct conn *c)
 	}
 }
 
-static struct bufferevent *
-peer_of(struct conn *c, struct bufferevent *bev)
-{
-	return bev == c->client ? c->server : c->client;
-}
-
 /* Both directions finished and flushed: the connection is done. */
 static int
 maybe_done(struct conn *c)
 {
-	if (c->client_eof && c->server_eof &&
-	    evbuffer_get_length(bufferevent_get_output(c->client)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->server)) == 0) {
+	if (c->up.shut && c->down.shut) {
 		conn_free(c);
 		return 1;
 	}
@@ -107,49 +149,159 @@ maybe_done(struct conn *c)
 }
 
 static void
-drained_cb(struct bufferevent *bev, void *arg)
+pass_eof(struct half *h)
 {
-	struct conn *c = arg;
-	struct bufferevent *peer = peer_of(c, bev);
-	int peer_eof = peer == c->client ? c->client_eof : c->server_eof;
+	if (!h->shut) {
+		shutdown(*h->to, SHUT_WR);
+		h->shut = 1;
+	}
+}
 
-	/* The peer may read again once this side's output drained to half. */
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	if (peer && !peer_eof)
-		bufferevent_enable(peer, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-		/* Everything the peer sent before its EOF is written: pass the EOF on. */
-		if (peer_eof)
-			shutdown(bufferevent_getfd(bev), SHUT_WR);
+/* Writes what is pending; returns -1 when the peer is gone. */
+static int
+half_flush(struct half *h)
+{
+	while (h->len > 0) {
+		ssize_t n = write(*h->to, h->pending + h->off, h->len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		h->off += (size_t)n;
+		h->len -= (size_t)n;
+	}
+	free(h->pending);
+	h->pending = NULL;
+	h->off = 0;
+	return 0;
+}
+
+static void
+half_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct half *h = arg;
+	struct conn *c = h->c;
+
+	c->active_ms = now_ms();
+	if (half_flush(h) == -1) {
+		conn_free(c);
+		return;
+	}
+	if (h->len > 0) {
+		event_add(h->wev, NULL);
+		return;
+	}
+	/* Drained: read this direction again, or pass its EOF on. */
+	if (h->eof) {
+		pass_eof(h);
 		maybe_done(c);
+	} else
+		event_add(h->rev, NULL);
+}
+
+static void
+half_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct half *h = arg;
+	struct conn *c = h->c;
+	ssize_t n, w;
+
+	c->active_ms = now_ms();
+	n = read(*h->from, scratch, sizeof(scratch));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (h == &c->down)
+			c->r->stats.upstream_errors++;
+		conn_free(c);
+		return;
+	}
+	if (n == 0) {
+		h->eof = 1;
+		event_del(h->rev);
+		pass_eof(h);
+		maybe_done(c);
+		return;
+	}
+	do
+		w = write(*h->to, scratch, (size_t)n);
+	while (w == -1 && errno == EINTR);
+	if (w == -1 && errno != EAGAIN) {
+		conn_free(c);
+		return;
+	}
+	if (w == -1)
+		w = 0;
+	if (w < n) {
+		/* The peer is slow: keep the rest, and stop reading until it is written. */
+		if ((h->pending = malloc((size_t)(n - w))) == NULL) {
+			conn_free(c);
+			return;
+		}
+		memcpy(h->pending, scratch + w, (size_t)(n - w));
+		h->len = (size_t)(n - w);
+		h->off = 0;
+		event_del(h->rev);
+		event_add(h->wev, NULL);
 	}
 }
 
 static void
-read_cb(struct bufferevent *bev, void *arg)
+idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct bufferevent *peer = peer_of(c, bev);
-	struct evbuffer *out;
+	uint64_t quiet = now_ms() - c->active_ms;
+	unsigned limit = c->r->conf.idle_timeout_ms;
+	struct timeval tv;
 
-	if (peer == NULL || c->state != C_RELAYING)
-		return;		/* client data waits in its input buffer */
-	out = bufferevent_get_output(peer);
-	evbuffer_add_buffer(out, bufferevent_get_input(bev));
-	if (evbuffer_get_length(out) >= MAX_OUTPUT) {
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_setwatermark(peer, EV_WRITE, MAX_OUTPUT / 2, MAX_OUTPUT);
+	if (quiet >= limit) {
+		conn_free(c);
+		return;
 	}
+	tv.tv_sec = (limit - quiet) / 1000;
+	tv.tv_usec = ((limit - quiet) % 1000) * 1000;
+	evtimer_add(c->idle, &tv);
 }
 
 static void
-set_relay_timeouts(struct conn *c)
+half_init(struct conn *c, struct half *h, int *from, int *to)
 {
-	struct timeval idle = { c->r->conf.idle_timeout_ms / 1000,
-	    (c->r->conf.idle_timeout_ms % 1000) * 1000 };
+	struct event_base *base = c->r->base;
 
-	bufferevent_set_timeouts(c->client, &idle, &idle);
-	bufferevent_set_timeouts(c->server, &idle, &idle);
+	h->c = c;
+	h->from = from;
+	h->to = to;
+	h->rev = event_new(base, *from, EV_READ | EV_PERSIST, half_read_cb, h);
+	h->wev = event_new(base, *to, EV_WRITE, half_write_cb, h);
+	event_add(h->rev, NULL);
+}
+
+static void
+start_relaying(struct conn *c)
+{
+	struct relay *r = c->r;
+	struct timeval tv = { r->conf.idle_timeout_ms / 1000,
+	    (r->conf.idle_timeout_ms % 1000) * 1000 };
+
+	c->state = C_RELAYING;
+	c->active_ms = now_ms();
+	if (c->attempts > 1)
+		r->stats.retried++;
+	half_init(c, &c->up, &c->cfd, &c->sfd);
+	half_init(c, &c->down, &c->sfd, &c->cfd);
+	c->idle = evtimer_new(r->base, idle_cb, c);
+	evtimer_add(c->idle, &tv);
+	if (r->cbs.ok)
+		r->cbs.ok(r->cbs.arg, c->gen);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	upstream_connect(arg);
 }
 
 static void
@@ -159,10 +311,7 @@ hold_or_drop(struct conn *c, const char *reason)
 	struct timeval tv = { 0, RETRY_MS * 1000 };
 	uint64_t waited = now_ms() - c->accepted_ms;
 
-	if (c->server) {
-		bufferevent_free(c->server);
-		c->server = NULL;
-	}
+	close_server(c);
 	if (waited + RETRY_MS > r->conf.hold_ms) {
 		r->stats.dropped++;
 		log_warnx("event=relay service=%s client dropped: no side answered within "
@@ -172,74 +321,47 @@ hold_or_drop(struct conn *c, const char *reason)
 		return;
 	}
 	c->state = C_HELD;
-	evtimer_add(c->retry, &tv);
+	event_free(c->connect_ev);
+	c->connect_ev = evtimer_new(r->base, retry_cb, c);
+	evtimer_add(c->connect_ev, &tv);
 }
 
 static void
-event_cb(struct bufferevent *bev, short what, void *arg)
+upstream_failed(struct conn *c, const char *reason)
+{
+	struct relay *r = c->r;
+
+	r->stats.upstream_errors++;
+	if (r->cbs.err)
+		r->cbs.err(r->cbs.arg, c->gen, reason);
+	hold_or_drop(c, reason);
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct relay *r = c->r;
 	char reason[96];
+	socklen_t len = sizeof(int);
+	int soerr = 0;
 
-	if (bev == c->server && c->state == C_CONNECTING) {
-		if (what & BEV_EVENT_CONNECTED) {
-			c->state = C_RELAYING;
-			if (c->attempts > 1)
-				r->stats.retried++;
-			set_relay_timeouts(c);
-			bufferevent_enable(c->server, EV_READ | EV_WRITE);
-			bufferevent_enable(c->client, EV_READ | EV_WRITE);
-			if (r->cbs.ok)
-				r->cbs.ok(r->cbs.arg, c->gen);
-			/* What the client sent while we connected goes out now. */
-			if (evbuffer_get_length(bufferevent_get_input(c->client)))
-				read_cb(c->client, c);
-			if (c->client_eof && evbuffer_get_length(
-			    bufferevent_get_output(c->server)) == 0)
-				shutdown(bufferevent_getfd(c->server), SHUT_WR);
-			return;
-		}
-		if (what & BEV_EVENT_TIMEOUT)
-			snprintf(reason, sizeof(reason), "connect timeout after %u ms",
-			    r->conf.connect_timeout_ms);
-		else {
-			int e = evutil_socket_geterror(bufferevent_getfd(bev));
-			snprintf(reason, sizeof(reason), "%s", e == ECONNREFUSED ?
-			    "connection refused" : e ? strerror(e) : "connect failed");
-		}
-		r->stats.upstream_errors++;
-		if (r->cbs.err)
-			r->cbs.err(r->cbs.arg, c->gen, reason);
-		hold_or_drop(c, reason);
+	if (what & EV_TIMEOUT) {
+		snprintf(reason, sizeof(reason), "connect timeout after %u ms",
+		    c->r->conf.connect_timeout_ms);
+		upstream_failed(c, reason);
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
-		struct bufferevent *peer = peer_of(c, bev);
-		if (bev == c->client)
-			c->client_eof = 1;
-		else
-			c->server_eof = 1;
-		bufferevent_disable(bev, EV_READ);
-		/* Before the upstream exists, the EOF waits with the client's data. */
-		if (peer == NULL || c->state != C_RELAYING)
-			return;
-		read_cb(bev, c);
-		if (evbuffer_get_length(bufferevent_get_output(peer)) == 0)
-			shutdown(bufferevent_getfd(peer), SHUT_WR);
-		maybe_done(c);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	if (soerr != 0) {
+		snprintf(reason, sizeof(reason), "%s", soerr == ECONNREFUSED ?
+		    "connection refused" : strerror(soerr));
+		upstream_failed(c, reason);
 		return;
 	}
-	/* An error or an idle timeout on either side ends the connection. */
-	if (bev == c->server && (what & BEV_EVENT_ERROR))
-		r->stats.upstream_errors++;
-	conn_free(c);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	upstream_connect(arg);
+	event_free(c->connect_ev);
+	c->connect_ev = NULL;
+	start_relaying(c);
 }
 
 static void
@@ -250,31 +372,32 @@ upstream_connect(struct conn *c)
 	    .sin_port = htons(r->frontend.port) };
 	struct timeval tv = { r->conf.connect_timeout_ms / 1000,
 	    (r->conf.connect_timeout_ms % 1000) * 1000 };
-	int fd, mark = NF_RELAY_MARK;
+	int mark = NF_RELAY_MARK, one = 1;
 	char reason[96];
 
 	c->state = C_CONNECTING;
 	c->gen = r->gen;
 	c->attempts++;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
+	if (c->connect_ev) {
+		event_free(c->connect_ev);
+		c->connect_ev = NULL;
+	}
+	if ((c->sfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(c->sfd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
 		snprintf(reason, sizeof(reason), "upstream socket: %s", strerror(errno));
-		if (fd != -1)
-			close(fd);
 		hold_or_drop(c, reason);
 		return;
 	}
-	c->server = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(c->server, read_cb, drained_cb, event_cb, c);
-	/* The connect completes as a write: the write timeout bounds it. */
-	bufferevent_set_timeouts(c->server, NULL, &tv);
-	if (bufferevent_socket_connect(c->server, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		snprintf(reason, sizeof(reason), "connect: %s", strerror(errno));
-		r->stats.upstream_errors++;
-		if (r->cbs.err)
-			r->cbs.err(r->cbs.arg, c->gen, reason);
-		hold_or_drop(c, reason);
+	setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->sfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 && errno != EINPROGRESS) {
+		snprintf(reason, sizeof(reason), "%s", errno == ECONNREFUSED ?
+		    "connection refused" : strerror(errno));
+		upstream_failed(c, reason);
+		return;
 	}
+	/* The connect completes as a write; the timeout bounds it. */
+	c->connect_ev = event_new(r->base, c->sfd, EV_WRITE, connect_cb, c);
+	event_add(c->connect_ev, &tv);
 }
 
 static void
@@ -283,19 +406,17 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 {
 	struct relay *r = arg;
 	struct conn *c;
+	int one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
 	c->r = r;
+	c->cfd = fd;
+	c->sfd = -1;
 	c->accepted_ms = now_ms();
-	c->client = bufferevent_socket_new(r->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->retry = evtimer_new(r->base, retry_cb, c);
-	bufferevent_setcb(c->client, read_cb, drained_cb, event_cb, c);
-	/* Read what the client sends while we connect, up to the limit. */
-	bufferevent_setwatermark(c->client, EV_READ, 0, MAX_OUTPUT);
-	bufferevent_enable(c->client, EV_READ);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&r->conns, c, entry);
 	r->nconns++;
 	r->stats.accepted++;
@@ -337,6 +458,7 @@ relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay
 	r->conf = sc->relay;
 	r->cbs = *cbs;
 	TAILQ_INIT(&r->conns);
+	/* Accepted sockets are non-blocking already (libevent sets them so). */
 	r->listener = evconnlistener_new_bind(base, accept_cb, r,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 4096,
 	    (struct sockaddr *)&sin, sizeof(sin));
@@ -372,11 +494,7 @@ relay_retry(struct relay *r, unsigned gen)
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == C_RELAYING)
 			continue;	/* established connections stay where they are */
-		evtimer_del(c->retry);
-		if (c->server) {
-			bufferevent_free(c->server);
-			c->server = NULL;
-		}
+		close_server(c);
 		upstream_connect(c);
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +94,12 @@ main(int argc, char *argv[])
 		conf->keep_rules_on_exit = 0;
 	log_init(verbose ? LOG_LVL_DEBUG : (enum log_level)conf->log_level, conf->log_syslog);
 	signal(SIGPIPE, SIG_IGN);
+	/* A relayed connection takes two descriptors: allow all we may. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	srandom((unsigned)(time(NULL) ^ getpid()));
 
 	if ((d.base = event_base_new()) == NULL)

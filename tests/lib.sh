@@ -197,6 +197,9 @@ metrics() { ip netns exec $NS_V curl -s http://127.0.0.1:9107/metrics; }
 start_nginx() {
 	local dir=$WORK/nginx-$2
 	mkdir -p "$dir"
+	head -c 102400 /dev/zero | tr '\0' y > "$dir/100k"
+	# nginx workers run as nobody: let them read the files.
+	chmod 0755 "$WORK" "$dir"
 	cat > "$dir/nginx.conf" <<EON
 worker_processes 1;
 daemon off;
@@ -216,6 +219,7 @@ http {
 		listen $3:${4:-80} backlog=4096;
 		location = /healthz { return 200 "ok\n"; }
 		location = /1k { return 200 "${BODY_1K:-}"; }
+		location = /100k { root $dir; }
 		location / { return 200 "$2\n"; }
 	}
 }
