@@ -1,9 +1,10 @@
 #!/bin/bash
 # Cut-over gap: a client opens a new connection every 5 ms (connect
 # timeout 3 s); the primary's link goes down. Per run: the time from the
-# fault to the first answer from the standby, and the failed requests.
-# vcrd and HAProxy (primary + backup server, same check timing) alternate
-# in one run on the same network and backends.
+# fault to the first answer from the standby, the failed requests, and the
+# longest latency of a request that succeeded. vcrd in mode dnat, vcrd in
+# mode tcp and HAProxy (primary + backup server, same check timing)
+# alternate in one run on the same network and backends.
 #
 #   sudo tests/bench/cutover.sh [RUNS]     (default 10 each)
 . "$(dirname "$0")/../lib.sh"
@@ -15,6 +16,11 @@ setup_net
 start_backend $NS_P primary $PRIMARY
 start_backend $NS_S standby $STANDBY
 INTERVAL=100ms TIMEOUT=80ms FALL=3 RISE=2 write_conf
+cp "$CONF" "$WORK/dnat.conf"
+# Tuned like the HAProxy reference: a 100 ms connect timeout, so live
+# traffic finds a black-holed primary before the probes do.
+INTERVAL=100ms TIMEOUT=80ms FALL=3 RISE=2 write_conf "mode tcp" "connect-timeout 100ms"
+cp "$CONF" "$WORK/tcp.conf"
 
 cat > "$WORK/haproxy.cfg" <<EOC
 global
@@ -45,10 +51,11 @@ restore_primary() {
 	wait_for 10 "primary reachable" ip netns exec $NS_V curl -sf -o /dev/null "http://$PRIMARY/healthz"
 }
 
-one_run() {	# one_run vcrd|haproxy -> "gap failed total"
+one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
 	local who=$1 pid out=$WORK/client.$1.out
 	rm -rf "$WORK/state"
-	if [ "$who" = vcrd ]; then
+	if [ "$who" != haproxy ]; then
+		if [ "$who" = vcrd-tcp ]; then cp "$WORK/tcp.conf" "$CONF"; else cp "$WORK/dnat.conf" "$CONF"; fi
 		start_vcrd -x
 	else
 		ip netns exec $NS_V haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
@@ -63,26 +70,29 @@ one_run() {	# one_run vcrd|haproxy -> "gap failed total"
 	local fault=$(date +%s.%N)
 	ip -n $NS_P link set eth0 down
 	wait $cpid
-	if [ "$who" = vcrd ]; then stop_vcrd TERM; else kill $pid; wait $pid 2>/dev/null; fi
+	if [ "$who" != haproxy ]; then stop_vcrd TERM; else kill $pid; wait $pid 2>/dev/null; fi
 	restore_primary
 	"$PY" "$top_srcdir/tests/bench/gap.py" "$out" "$fault" standby
 }
 
-: > "$WORK/vcrd.gap"; : > "$WORK/haproxy.gap"
-vf=0; hf=0; vt=0; ht=0
-printf '%-4s %-8s %10s %8s %8s  %s\n' run who gap_ms failed requests "failed requests started at (ms from the fault)"
+: > "$WORK/totals"
+printf '%-4s %-9s %10s %8s %8s %10s  %s\n' run who gap_ms failed requests max_ok_ms "failed requests started at (ms from the fault)"
 for i in $(seq "$RUNS"); do
-	for who in vcrd haproxy; do
-		read -r gap failed total at < <(one_run $who)
-		printf '%-4s %-8s %10s %8s %8s  %s\n' "$i" "$who" "$gap" "$failed" "$total" "$at"
-		echo "$gap" >> "$WORK/$who.gap"
-		if [ $who = vcrd ]; then vf=$((vf + failed)); vt=$((vt + total));
-		else hf=$((hf + failed)); ht=$((ht + total)); fi
+	for who in vcrd-dnat vcrd-tcp haproxy; do
+		read -r gap failed total at maxok < <(one_run $who)
+		printf '%-4s %-9s %10s %8s %8s %10s  %s\n' "$i" "$who" "$gap" "$failed" "$total" "$maxok" "$at"
+		echo "$who $gap $failed $total $maxok" >> "$WORK/totals"
 	done
 done
-read -r vmed vmax vn < <(stats "$WORK/vcrd.gap")
-read -r hmed hmax hn < <(stats "$WORK/haproxy.gap")
 echo
-echo "cut-over gap, fault -> first answer from the standby (check interval 100 ms, fall 3; $RUNS runs each)"
-printf '  %-8s median %7s ms  max %7s ms  failed %d of %d requests\n' vcrd "$vmed" "$vmax" $vf $vt
-printf '  %-8s median %7s ms  max %7s ms  failed %d of %d requests\n' haproxy "$hmed" "$hmax" $hf $ht
+echo "cut-over, fault -> first answer from the standby (check interval 100 ms, timeout 80 ms, fall 3; $RUNS runs each)"
+"$PY" - "$WORK/totals" <<'EOPY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for who in ("vcrd-dnat", "vcrd-tcp", "haproxy"):
+    r = [x for x in rows if x[0] == who]
+    gaps = [float(x[1]) for x in r]
+    print("  %-9s gap median %7.1f ms  max %7.1f ms | failed %d of %d requests | slowest answered request %.0f ms"
+          % (who, statistics.median(gaps), max(gaps), sum(int(x[2]) for x in r),
+             sum(int(x[3]) for x in r), max(float(x[4]) for x in r)))
+EOPY
