@@ -36,6 +36,8 @@ struct svc {
 	unsigned	last_cutover_us;	/* decision -> batch ACKed -> conntrack cleaned */
 	char		alert[160];	/* current loud condition, empty when fine */
 	struct relay	*relay;		/* mode tcp */
+	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
+	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	gen;		/* bumped at each cut-over */
 	unsigned	error_run;	/* traffic errors in a row on the active side */
 	struct vcrd	*d;

@@ -21,6 +21,7 @@
 #include "vcr.h"
 #include "check.h"
 #include "conf.h"
+#include "sock.h"
 
 #define BODY_MAX	(64 * 1024)
 
@@ -296,41 +297,22 @@ tcp_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct chk *c = arg;
 	char reason[96];
-	socklen_t len = sizeof(int);
-	int soerr = 0;
 
-	if (what & EV_TIMEOUT) {
-		snprintf(reason, sizeof(reason), "connect timeout after %u ms", c->conf.timeout_ms);
+	if (sock_connected(fd, what, c->conf.timeout_ms, reason, sizeof(reason)) == -1)
 		chk_finish(c, 0, reason);
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-		soerr = errno;
-	if (soerr != 0) {
-		snprintf(reason, sizeof(reason), "%s", soerr == ECONNREFUSED ?
-		    "connection refused" : strerror(soerr));
-		chk_finish(c, 0, reason);
-		return;
-	}
-	chk_finish(c, 1, "connected");
+	else
+		chk_finish(c, 1, "connected");
 }
 
 static int
 tcp_start(struct chk *c, char *reason, size_t len)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = c->target.addr,
-	    .sin_port = htons(c->target.port) };
 	struct timeval tv = { c->conf.timeout_ms / 1000, (c->conf.timeout_ms % 1000) * 1000 };
+	int fd;
 
-	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(reason, len, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 && errno != EINPROGRESS) {
-		snprintf(reason, len, "%s", errno == ECONNREFUSED ? "connection refused" :
-		    strerror(errno));
-		return -1;
-	}
+	if ((fd = sock_connect(&c->target, 0, reason, len)) < 0)
+		return fd;
+	c->fd = fd;
 	c->io = event_new(c->base, c->fd, EV_WRITE, tcp_event_cb, c);
 	event_add(c->io, &tv);
 	return 0;
@@ -366,7 +348,11 @@ chk_run(struct chk *c)
 		snprintf(reason, sizeof(reason), "cannot start HTTP check");
 	} else
 		rc = tcp_start(c, reason, sizeof(reason));
-	if (rc == -1)
+	if (rc == -2) {
+		/* This host could not even try: no verdict on the target. */
+		c->running = 0;
+		log_warnx("event=check-skipped %s", reason);
+	} else if (rc == -1)
 		chk_finish(c, 0, reason);
 }
 

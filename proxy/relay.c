@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "nf.h"
 #include "relay.h"
+#include "sock.h"
 
 #define SCRATCH		(64 * 1024)
 #define RETRY_MS	100
@@ -342,20 +343,9 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	char reason[96];
-	socklen_t len = sizeof(int);
-	int soerr = 0;
 
-	if (what & EV_TIMEOUT) {
-		snprintf(reason, sizeof(reason), "connect timeout after %u ms",
-		    c->r->conf.connect_timeout_ms);
-		upstream_failed(c, reason);
-		return;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
-		soerr = errno;
-	if (soerr != 0) {
-		snprintf(reason, sizeof(reason), "%s", soerr == ECONNREFUSED ?
-		    "connection refused" : strerror(soerr));
+	if (sock_connected(fd, what, c->r->conf.connect_timeout_ms, reason,
+	    sizeof(reason)) == -1) {
 		upstream_failed(c, reason);
 		return;
 	}
@@ -368,12 +358,10 @@ static void
 upstream_connect(struct conn *c)
 {
 	struct relay *r = c->r;
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = r->frontend.addr,
-	    .sin_port = htons(r->frontend.port) };
 	struct timeval tv = { r->conf.connect_timeout_ms / 1000,
 	    (r->conf.connect_timeout_ms % 1000) * 1000 };
-	int mark = NF_RELAY_MARK, one = 1;
 	char reason[96];
+	int one = 1;
 
 	c->state = C_CONNECTING;
 	c->gen = r->gen;
@@ -382,19 +370,17 @@ upstream_connect(struct conn *c)
 		event_free(c->connect_ev);
 		c->connect_ev = NULL;
 	}
-	if ((c->sfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(c->sfd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
-		snprintf(reason, sizeof(reason), "upstream socket: %s", strerror(errno));
-		hold_or_drop(c, reason);
+	/* To our own frontend, marked: the DNAT map sends it where the service points. */
+	if ((c->sfd = sock_connect(&r->frontend, NF_RELAY_MARK, reason, sizeof(reason))) < 0) {
+		if (c->sfd == -2) {
+			c->sfd = -1;
+			log_warnx("event=relay service=%s upstream: %s", r->name, reason);
+			hold_or_drop(c, reason);
+		} else
+			upstream_failed(c, reason);
 		return;
 	}
 	setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->sfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 && errno != EINPROGRESS) {
-		snprintf(reason, sizeof(reason), "%s", errno == ECONNREFUSED ?
-		    "connection refused" : strerror(errno));
-		upstream_failed(c, reason);
-		return;
-	}
 	/* The connect completes as a write; the timeout bounds it. */
 	c->connect_ev = event_new(r->base, c->sfd, EV_WRITE, connect_cb, c);
 	event_add(c->connect_ev, &tv);

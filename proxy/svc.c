@@ -86,6 +86,30 @@ dec_policy_of(const struct svc_conf *sc, struct dec_policy *pol)
 }
 
 /*
+ * A connection whose SYN was NATed by the old element just before the
+ * batch, but whose conntrack entry was confirmed after the dump walked
+ * past its bucket, escapes the first pass. A second pass, off the
+ * cut-over's path and well before TCP's first SYN retransmit (1 s),
+ * catches it.
+ */
+#define CT_SWEEP_MS	200
+
+static void
+ct_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+	char err[256], t[32];
+	int n;
+
+	n = nf_ct_flush(s->d->nf, &s->conf->frontend, &s->ct_old, err, sizeof(err));
+	if (n == -1)
+		events_add(s->conf->name, "error", "conntrack second pass: %s", err);
+	else if (n > 0)
+		events_add(s->conf->name, "cutover", "conntrack second pass deleted %d late "
+		    "entries to %s", n, fmt_endpoint(&s->ct_old, t, sizeof(t)));
+}
+
+/*
  * Point s at side `to`: one batch replacing its map element, then the
  * conntrack entries NATed to the old target are deleted.
  */
@@ -147,6 +171,13 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	    (unsigned long long)t_nf, flushed);
 	s->alert[0] = '\0';
 	s->error_run = 0;
+	if (s->ct_sweep == NULL)
+		s->ct_sweep = evtimer_new(d->base, ct_sweep_cb, s);
+	s->ct_old = *svc_target(s, from);
+	{
+		struct timeval tv = { 0, CT_SWEEP_MS * 1000 };
+		evtimer_add(s->ct_sweep, &tv);
+	}
 	s->gen++;
 	if (s->relay)
 		relay_retry(s->relay, s->gen);
@@ -324,6 +355,8 @@ svc_free(struct svc *s)
 {
 	svc_stop_checks(s);
 	relay_free(s->relay);
+	if (s->ct_sweep)
+		event_free(s->ct_sweep);
 	free(s);
 }
 
