@@ -74,7 +74,7 @@ for i in $(seq "$CUTS"); do
 done
 vcrctl_json events | "$PY" -c '
 import json, re, statistics, sys
-ev = [e["text"] for e in json.load(sys.stdin)["events"] if e["kind"] == "cutover"]
+ev = [e["text"] for e in json.load(sys.stdin)["events"] if e["kind"] == "cutover" and "applied_us=" in e["text"]]
 nft = [int(re.search(r"nft_us=(\d+)", t).group(1)) / 1000 for t in ev]
 tot = [int(re.search(r"applied_us=(\d+)", t).group(1)) / 1000 for t in ev]
 print("cut-overs measured: %d" % len(ev))
