@@ -49,6 +49,7 @@ enum fwd_mode {
 struct relay_conf {
 	unsigned	connect_timeout_ms;
 	unsigned	idle_timeout_ms;
+	unsigned	total_timeout_ms;	/* a connection's whole life; 0: no limit */
 	unsigned	hold_ms;	/* how long a client waits for a side that answers */
 	unsigned	max_conns;
 	unsigned	observe_errors;	/* connect errors in a row that mark the side down; 0: off */

@@ -165,6 +165,8 @@ parse_duration_ms(const char *s, unsigned *ms)
 		v *= 1000;
 	else if (strcmp(end, "m") == 0)
 		v *= 60000;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600000;
 	else
 		return -1;
 	if (v > 86400000ul)
@@ -537,6 +539,14 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 			    field[0] == 'i' ? &sc->relay.idle_timeout_ms : &sc->relay.hold_ms;
 			if (parse_duration_ms(ps->tok, ms) == -1 || *ms == 0) {
 				BAD(ps, l, ctx, field, ps->tok, "a duration such as 500ms or 5m");
+				return -1;
+			}
+		} else if (strcmp(field, "total-timeout") == 0) {
+			if (strcmp(ps->tok, "off") == 0)
+				sc->relay.total_timeout_ms = 0;
+			else if (parse_duration_ms(ps->tok, &sc->relay.total_timeout_ms) == -1 ||
+			    sc->relay.total_timeout_ms == 0) {
+				BAD(ps, l, ctx, field, ps->tok, "a duration such as 1h, or off");
 				return -1;
 			}
 		} else if (strcmp(field, "max-connections") == 0) {

@@ -250,20 +250,26 @@ half_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Idle and total timeouts, on one timer set to whichever comes first. */
 static void
 idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	uint64_t quiet = now_ms() - c->active_ms;
-	unsigned limit = c->r->conf.idle_timeout_ms;
+	const struct relay_conf *rc = &c->r->conf;
+	uint64_t now = now_ms(), quiet = now - c->active_ms, age = now - c->accepted_ms;
+	uint64_t next;
 	struct timeval tv;
 
-	if (quiet >= limit) {
+	if (quiet >= rc->idle_timeout_ms ||
+	    (rc->total_timeout_ms && age >= rc->total_timeout_ms)) {
 		conn_free(c);
 		return;
 	}
-	tv.tv_sec = (limit - quiet) / 1000;
-	tv.tv_usec = ((limit - quiet) % 1000) * 1000;
+	next = rc->idle_timeout_ms - quiet;
+	if (rc->total_timeout_ms && rc->total_timeout_ms - age < next)
+		next = rc->total_timeout_ms - age;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)((next % 1000) * 1000);
 	evtimer_add(c->idle, &tv);
 }
 
@@ -284,8 +290,6 @@ static void
 start_relaying(struct conn *c)
 {
 	struct relay *r = c->r;
-	struct timeval tv = { r->conf.idle_timeout_ms / 1000,
-	    (r->conf.idle_timeout_ms % 1000) * 1000 };
 
 	c->state = C_RELAYING;
 	c->active_ms = now_ms();
@@ -294,9 +298,10 @@ start_relaying(struct conn *c)
 	half_init(c, &c->up, &c->cfd, &c->sfd);
 	half_init(c, &c->down, &c->sfd, &c->cfd);
 	c->idle = evtimer_new(r->base, idle_cb, c);
-	evtimer_add(c->idle, &tv);
 	if (r->cbs.ok)
 		r->cbs.ok(r->cbs.arg, c->gen);
+	/* Last: it frees c when the total timeout already ran out. */
+	idle_cb(-1, 0, c);
 }
 
 static void

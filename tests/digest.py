@@ -41,6 +41,43 @@ def serve(addr, port, slow_ms):
         threading.Thread(target=one, args=(c,), daemon=True).start()
 
 
+def source(addr, port, size):
+    """Sends size bytes to each client, then closes."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((addr, port))
+    ls.listen(128)
+    chunk = b"z" * 65536
+
+    def one(c):
+        try:
+            left = size
+            while left > 0:
+                c.sendall(chunk[:min(left, len(chunk))])
+                left -= min(left, len(chunk))
+        except OSError:
+            pass
+        c.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+
+
+def slow_reader(addr, port, size, slow_ms, timeout):
+    """Reads size bytes in 16 KiB steps with a pause between reads."""
+    s = socket.create_connection((addr, port), timeout=timeout)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    got = 0
+    while True:
+        d = s.recv(16384)
+        if not d:
+            break
+        got += len(d)
+        time.sleep(slow_ms / 1000.0)
+    print("match" if got == size else "MISMATCH got=%d" % got)
+
+
 def client(addr, port, size, timeout):
     data = os.urandom(size)
     s = socket.create_connection((addr, port), timeout=timeout)
@@ -58,7 +95,7 @@ def client(addr, port, size, timeout):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("role", choices=["server", "client"])
+    ap.add_argument("role", choices=["server", "client", "source", "slow-reader"])
     ap.add_argument("--addr", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--size", type=int, default=1 << 20)
@@ -67,6 +104,10 @@ def main():
     a = ap.parse_args()
     if a.role == "server":
         serve(a.addr, a.port, a.slow_ms)
+    elif a.role == "source":
+        source(a.addr, a.port, a.size)
+    elif a.role == "slow-reader":
+        slow_reader(a.addr, a.port, a.size, a.slow_ms, a.timeout)
     else:
         client(a.addr, a.port, a.size, a.timeout)
 

@@ -7,6 +7,7 @@
 # alternate in one run on the same network and backends.
 #
 #   sudo tests/bench/cutover.sh [RUNS]     (default 10 each)
+#   WHO="vcrd-dnat" sudo tests/bench/cutover.sh 20    (only some of them)
 . "$(dirname "$0")/../lib.sh"
 need_root
 command -v haproxy >/dev/null || { echo "needs haproxy (apt-get install haproxy)"; exit 1; }
@@ -70,7 +71,12 @@ one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
 	local fault=$(date +%s.%N)
 	ip -n $NS_P link set eth0 down
 	wait $cpid
-	if [ "$who" != haproxy ]; then stop_vcrd TERM; else kill $pid; wait $pid 2>/dev/null; fi
+	if [ "$who" != haproxy ]; then
+		stop_vcrd TERM
+		# vcrd's own errors during the run go with the results
+		grep -E 'level=(warn|error)' "$LOG" | sed "s/^/# $who: /" >&2
+		: > "$LOG"
+	else kill $pid; wait $pid 2>/dev/null; fi
 	restore_primary
 	"$PY" "$top_srcdir/tests/bench/gap.py" "$out" "$fault" standby
 }
@@ -78,7 +84,7 @@ one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
 : > "$WORK/totals"
 printf '%-4s %-9s %10s %8s %8s %10s  %s\n' run who gap_ms failed requests max_ok_ms "failed requests started at (ms from the fault)"
 for i in $(seq "$RUNS"); do
-	for who in vcrd-dnat vcrd-tcp haproxy; do
+	for who in ${WHO:-vcrd-dnat vcrd-tcp haproxy}; do
 		read -r gap failed total at maxok < <(one_run $who)
 		printf '%-4s %-9s %10s %8s %8s %10s  %s\n' "$i" "$who" "$gap" "$failed" "$total" "$maxok" "$at"
 		echo "$who $gap $failed $total $maxok" >> "$WORK/totals"

@@ -49,6 +49,7 @@ static const char good[] =
     "\tmode tcp\n"
     "\tconnect-timeout 200ms\n"
     "\tidle-timeout 1m\n"
+    "\ttotal-timeout 1h\n"
     "\thold-timeout 5s\n"
     "\tmax-connections 5000\n"
     "\tobserve-errors 2\n"
@@ -116,6 +117,7 @@ test_good(void **state)
 	assert_int_equal(s->mode, FWD_TCP);
 	assert_int_equal(s->relay.connect_timeout_ms, 200);
 	assert_int_equal(s->relay.idle_timeout_ms, 60000);
+	assert_int_equal(s->relay.total_timeout_ms, 3600000);
 	assert_int_equal(s->relay.hold_ms, 5000);
 	assert_int_equal(s->relay.max_conns, 5000);
 	assert_int_equal(s->relay.observe_errors, 2);
@@ -180,6 +182,9 @@ static const struct {
 	{ "service web {\n hold-timeout 0s\n}\n",
 	  "test.conf:2: service 'web': field 'hold-timeout': bad value '0s': expected a duration "
 	  "such as 500ms or 5m" },
+	{ "service web {\n total-timeout forever\n}\n",
+	  "test.conf:2: service 'web': field 'total-timeout': bad value 'forever': expected a "
+	  "duration such as 1h, or off" },
 	{ "service web {\n max-connections lots\n}\n",
 	  "test.conf:2: service 'web': field 'max-connections': bad value 'lots': expected a whole "
 	  "number from 1 to 1000000" },
