@@ -189,6 +189,7 @@ nf_ct_flush(struct nf *nf, const struct endpoint *frontend, const struct endpoin
 	m.want_reply_src.src = target->addr.s_addr;
 	m.want_reply_src.sport = htons(target->port);
 
+	nf_discard_pending(nf);
 	put_dump_filter(ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), &m);
 	if (mnl_socket_sendto(nf->nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) == -1) {
 		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));

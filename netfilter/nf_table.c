@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -458,7 +459,10 @@ nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, char *err, s
 		int left = (int)n;
 		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
 		    nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_type != NLMSG_ERROR)
+			/* Only this request's replies: a late one from an earlier
+			 * request must not stand in for ours. */
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < first_seq ||
+			    nlh->nlmsg_seq >= first_seq + expected)
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 			got++;
@@ -474,6 +478,16 @@ nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, char *err, s
 		return -1;
 	}
 	return 0;
+}
+
+/* Drops replies nobody waits for any more (a request that timed out). */
+void
+nf_discard_pending(struct nf *nf)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	while (recv(mnl_socket_get_fd(nf->nl), buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 }
 
 static int
@@ -498,6 +512,7 @@ send_batch(struct nf *nf, const struct nf_batch *b, int replace_table, char *err
 	}
 	expected = (unsigned)b->n + (replace_table ? NF_SKELETON_MSGS : 0u);
 	nf->seq += expected + 2;
+	nf_discard_pending(nf);
 	if (mnl_socket_sendto(nf->nl, buf, (size_t)n) == -1) {
 		snprintf(err, errlen, "netlink send: %s", strerror(errno));
 		free(buf);
@@ -529,6 +544,7 @@ nf_delete_table(struct nf *nf, char *err, size_t errlen)
 	struct mnl_nlmsg_batch *batch = mnl_nlmsg_batch_start(buf, sizeof(buf));
 	uint32_t seq = nf->seq;
 
+	nf_discard_pending(nf);
 	nftnl_batch_begin(mnl_nlmsg_batch_current(batch), nf->seq++);
 	mnl_nlmsg_batch_next(batch);
 	put_table(batch, NFT_MSG_DELTABLE, nf->seq++);

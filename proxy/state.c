@@ -36,8 +36,14 @@ state_load(const char *dir, struct saved_state *st, char *err, size_t errlen)
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
 	if ((root = json_object_from_file(path)) == NULL) {
-		snprintf(err, errlen, "%s: unreadable state file: %s", path,
-		    json_util_get_last_err());
+		/* Refuse rather than guess: guessing could send traffic back to a dead primary. */
+		char why[128];
+		snprintf(why, sizeof(why), "%s", json_util_get_last_err() ?
+		    json_util_get_last_err() : "not JSON");
+		why[strcspn(why, "\n")] = '\0';
+		snprintf(err, errlen, "%s: unreadable state file (%s): vcrd does not know where "
+		    "the services point; move the file away to start every service on its "
+		    "primary", path, why);
 		return -1;
 	}
 	if (json_object_object_get_ex(root, "services", &arr) &&

@@ -30,6 +30,13 @@ expect_match "$(vcrctl events)" 'cutover +web +from=primary to=standby' "events 
 
 stop_vcrd TERM
 expect_match "$(nft_table)" 'web -> standby' "SIGTERM keeps the rules"
+# A state file that cannot be read: vcrd refuses to guess where services point.
+cp "$WORK/state/state.json" "$WORK/state.good"
+echo '{ "services": [' > "$WORK/state/state.json"
+out=$(ip netns exec $NS_V "$VCRD" -f "$CONF" 2>&1) && fail "vcrd started on a corrupt state file"
+expect_match "$out" "state.json: unreadable state file .*move the file away" "corrupt state file"
+expect_match "$(nft_table)" 'web -> standby' "rules untouched by the refused start"
+cp "$WORK/state.good" "$WORK/state/state.json"
 start_vcrd -x
 stop_vcrd TERM
 ip netns exec $NS_V nft list table inet vcrecovery >/dev/null 2>&1 && fail "-x left the table"
