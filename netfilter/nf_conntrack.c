@@ -6,8 +6,13 @@
  * and is NATed to the dead primary again. Deleting those entries makes
  * the next SYN a new connection, which the map now sends to the standby.
  *
+ * Only entries that never saw a reply are deleted: an established
+ * connection to the old target is left alone, so an operator's failover
+ * of a healthy primary lets its connections finish there, and a primary
+ * that only looks dead from vcrd keeps serving the clients it has.
+ *
  *   conntrack -D -p tcp --orig-dst FRONTEND --orig-port-dst P \
- *       --reply-src TARGET --reply-port-src Q
+ *       --reply-src TARGET --reply-port-src Q --status UNREPLIED (not SEEN_REPLY)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +23,7 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "vcr.h"
@@ -77,13 +83,17 @@ ct_entry_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *a, *orig = NULL, *reply = NULL;
 	struct ct_tuple o, r;
 
+	uint32_t status = 0;
+
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 		if (mnl_attr_get_type(a) == CTA_TUPLE_ORIG)
 			orig = a;
 		else if (mnl_attr_get_type(a) == CTA_TUPLE_REPLY)
 			reply = a;
+		else if (mnl_attr_get_type(a) == CTA_STATUS)
+			status = ntohl(mnl_attr_get_u32(a));
 	}
-	if (orig == NULL || reply == NULL)
+	if (orig == NULL || reply == NULL || (status & IPS_SEEN_REPLY))
 		return MNL_CB_OK;
 	parse_tuple(orig, &o);
 	parse_tuple(reply, &r);
