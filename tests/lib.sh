@@ -230,6 +230,13 @@ EON
 	wait_for 5 "nginx $2" ip netns exec "$1" curl -sf -o /dev/null "http://$3:${4:-80}/healthz"
 }
 
+# Both backends as nginx, with /1k and /100k bodies (benchmarks, many connections).
+nginx_backends() {
+	BODY_1K=$(head -c 1024 /dev/zero | tr '\0' x)
+	start_nginx $NS_P primary $PRIMARY
+	start_nginx $NS_S standby $STANDBY
+}
+
 # Benchmarks measure a build without sanitizers.
 bench_build() {
 	cd "$top_srcdir"

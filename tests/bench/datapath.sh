@@ -11,9 +11,7 @@ ROUNDS=${1:-5}
 SECS=${2:-5}
 bench_build
 setup_net
-BODY_1K=$(head -c 1024 /dev/zero | tr '\0' x)
-start_nginx $NS_P primary $PRIMARY
-start_nginx $NS_S standby $STANDBY
+nginx_backends
 INTERVAL=1s TIMEOUT=500ms write_conf
 start_vcrd
 

@@ -13,9 +13,7 @@ ROUNDS=${1:-5}
 SECS=${2:-5}
 bench_build
 setup_net
-BODY_1K=$(head -c 1024 /dev/zero | tr '\0' x)
-start_nginx $NS_P primary $PRIMARY
-start_nginx $NS_S standby $STANDBY
+nginx_backends
 ip netns exec $NS_V curl -sf -o /dev/null "http://$PRIMARY/100k" || fail "nginx /100k"
 INTERVAL=1s TIMEOUT=500ms write_conf "mode tcp"
 sed -i 's/check http {/check tcp {/; /path \/healthz/d' "$CONF"

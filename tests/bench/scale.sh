@@ -12,8 +12,7 @@ N=${1:-1000}
 CUTS=${2:-20}
 bench_build
 setup_net
-start_nginx $NS_P primary $PRIMARY
-start_nginx $NS_S standby $STANDBY
+nginx_backends
 {
 	echo "control-socket $SOCK"
 	echo "state-dir $WORK/state"

@@ -5,8 +5,7 @@
 need_root
 command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
 setup_net
-start_nginx $NS_P primary $PRIMARY
-start_nginx $NS_S standby $STANDBY
+nginx_backends
 write_conf "mode tcp"
 start_vcrd
 ulimit -n "$(ulimit -Hn)"
