@@ -83,6 +83,8 @@ struct relay {
 	unsigned	 gen;
 	unsigned	 nconns;
 	int		 limited;
+	uint64_t	 drop_logged_ms;
+	unsigned	 drops_unlogged;
 	struct relay_stats stats;
 	TAILQ_HEAD(, conn) conns;
 };
@@ -319,10 +321,19 @@ hold_or_drop(struct conn *c, const char *reason)
 
 	close_server(c);
 	if (waited + RETRY_MS > r->conf.hold_ms) {
+		uint64_t now = now_ms();
+
 		r->stats.dropped++;
-		log_warnx("event=relay service=%s client dropped: no side answered within "
-		    "hold-timeout %u ms (%u attempts, last: %s)", r->name, r->conf.hold_ms,
-		    c->attempts, reason);
+		r->drops_unlogged++;
+		/* One line a second at most: an outage must not flood the log. */
+		if (now - r->drop_logged_ms >= 1000) {
+			log_warnx("event=relay service=%s clients dropped: %u since the last such "
+			    "line, no side answered within hold-timeout %u ms (last: %s after %u "
+			    "attempts)", r->name, r->drops_unlogged, r->conf.hold_ms, reason,
+			    c->attempts);
+			r->drops_unlogged = 0;
+			r->drop_logged_ms = now;
+		}
 		conn_free(c);
 		return;
 	}
