@@ -30,8 +30,9 @@ struct relay *relay_new(struct event_base *base, const struct svc_conf *sc,
 	    const struct relay_cbs *cbs, char *err, size_t errlen);
 /* Closes the listener and every connection. */
 void	relay_free(struct relay *r);
-/* The callbacks' argument, when the relay was made before its owner. */
-void	relay_set_arg(struct relay *r, void *arg);
+/* A relay made before its owner (reload): the callbacks' argument and the
+ * owner's current cut-over generation. */
+void	relay_adopt(struct relay *r, void *arg, unsigned gen);
 /* New settings from a reload (the listener stays). */
 void	relay_update(struct relay *r, const struct svc_conf *sc);
 /* After a cut-over: held and connecting clients connect again, now. */

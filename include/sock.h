@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include "conf-t.h"
 
+/* What a connect error is called in checks, events and logs. */
+const char *sock_error_name(int err);
 /*
  * Starts a non-blocking connect to ep, with SO_MARK mark when not 0.
  * Returns the socket (caller closes; the connect may still be under way),

@@ -82,9 +82,8 @@ http_check_done(struct chk_http *h)
 			else if (msg->data.result == CURLE_COULDNT_CONNECT) {
 				long oserr = 0;
 				curl_easy_getinfo(msg->easy_handle, CURLINFO_OS_ERRNO, &oserr);
-				snprintf(reason, sizeof(reason), "%s", oserr == ECONNREFUSED ?
-				    "connection refused" : oserr ? strerror((int)oserr) :
-				    "cannot connect");
+				snprintf(reason, sizeof(reason), "%s", oserr ?
+				    sock_error_name((int)oserr) : "cannot connect");
 			}
 			else
 				snprintf(reason, sizeof(reason), "HTTP: %s",

@@ -475,9 +475,10 @@ relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay
 }
 
 void
-relay_set_arg(struct relay *r, void *arg)
+relay_adopt(struct relay *r, void *arg, unsigned gen)
 {
 	r->cbs.arg = arg;
+	r->gen = gen;
 }
 
 void

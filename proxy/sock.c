@@ -12,10 +12,16 @@
 
 #include "sock.h"
 
+const char *
+sock_error_name(int err)
+{
+	return err == ECONNREFUSED ? "connection refused" : strerror(err);
+}
+
 static void
 why(int err, char *reason, size_t len)
 {
-	snprintf(reason, len, "%s", err == ECONNREFUSED ? "connection refused" : strerror(err));
+	snprintf(reason, len, "%s", sock_error_name(err));
 }
 
 int

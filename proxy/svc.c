@@ -609,8 +609,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			/* The relay's callbacks belong to this service. */
 			relay_free(s->relay);
 			s->relay = rel[i];
-			relay_set_arg(s->relay, s);
-			relay_retry(s->relay, s->gen);
+			relay_adopt(s->relay, s, s->gen);
 		} else if (sc->mode != FWD_TCP) {
 			relay_free(s->relay);
 			s->relay = NULL;
