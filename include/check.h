@@ -9,7 +9,7 @@
 
 struct event_base;
 struct chk;
-struct chk_http;
+struct curl_ev;
 
 /*
  * Called once per check. ok: 1 passed, 0 failed; reason says why in
@@ -18,18 +18,17 @@ struct chk_http;
 typedef void (*chk_cb)(struct chk *c, int ok, const char *reason,
     unsigned latency_us, void *arg);
 
-/* One libcurl multi handle shared by every HTTP check. */
-struct chk_http	*chk_http_new(struct event_base *base);
-void		 chk_http_free(struct chk_http *h);
-
 /* conf and target are copied. */
-struct chk	*chk_new(struct event_base *base, struct chk_http *http,
+/* http: the libcurl multi handle every HTTP check shares (curl_ev.h). */
+struct chk	*chk_new(struct event_base *base, struct curl_ev *http,
 		    const struct chk_conf *conf, const struct endpoint *target,
 		    chk_cb cb, void *arg);
 /* First check after delay_ms, then every interval. */
 void		 chk_start(struct chk *c, unsigned delay_ms);
 /* Check now and restart the interval (passive detection and tests). */
 void		 chk_now(struct chk *c);
+/* Checks every interval_ms for now (a cold standby starting); 0: back to normal. */
+void		 chk_fast(struct chk *c, unsigned interval_ms);
 void		 chk_free(struct chk *c);
 
 #endif

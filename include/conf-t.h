@@ -55,6 +55,42 @@ struct relay_conf {
 	unsigned	observe_errors;	/* connect errors in a row that mark the side down; 0: off */
 };
 
+#define REC_NAME_MAX	48	/* names of lxd and libvirt connections */
+#define REC_OBJ_MAX	64	/* instance and domain names */
+
+/* lxd NAME URL { ... }: an LXD (or Incus) server that runs standby containers. */
+struct lxd_conf {
+	char		name[REC_NAME_MAX];
+	int		line;
+	char		url[256];		/* unix:/path/to/unix.socket or https://host:port */
+	char		client_cert[256];	/* https: PEM files */
+	char		client_key[256];
+	char		server_cert[256];	/* https: trust exactly this certificate */
+	TAILQ_ENTRY(lxd_conf) entry;
+};
+TAILQ_HEAD(lxd_conf_list, lxd_conf);
+
+/* libvirt NAME URI: a hypervisor that runs primaries. */
+struct virt_conf {
+	char		name[REC_NAME_MAX];
+	int		line;
+	char		uri[256];
+	TAILQ_ENTRY(virt_conf) entry;
+};
+TAILQ_HEAD(virt_conf_list, virt_conf);
+
+/* A service's recovery: its primary VM and its standby container. */
+struct rec_conf {
+	char		vm_conn[REC_NAME_MAX];	/* libvirt NAME; empty: no VM control */
+	char		vm[REC_OBJ_MAX];	/* the primary's domain */
+	char		lxd[REC_NAME_MAX];	/* lxd NAME; empty: no container control */
+	char		container[REC_OBJ_MAX];
+	int		cold;			/* started on demand */
+	int		fence;			/* power the primary off before a cut-over */
+	int		fence_proceed;		/* cut over even if fencing fails */
+	unsigned	start_timeout_ms;	/* cold: start until the first good check */
+};
+
 struct svc_conf {
 	char		name[SVC_NAME_MAX];
 	int		line;			/* where the block starts */
@@ -65,6 +101,9 @@ struct svc_conf {
 	int		snat;			/* masquerade DNATed traffic */
 	struct chk_conf	check;
 	struct relay_conf relay;
+	struct rec_conf	rec;
+	int		vm_line, ct_line;	/* where primary-vm, standby-container are */
+	int		fence_set;		/* parsing: 1 refuse/proceed, -1 off */
 	int		failover_auto;
 	int		failback_auto;
 	unsigned	failback_hold_ms;
@@ -83,6 +122,8 @@ struct vcr_conf {
 	int		keep_rules_on_exit;
 	unsigned	nservices;
 	struct svc_conf_list services;
+	struct lxd_conf_list lxds;
+	struct virt_conf_list virts;
 };
 
 #endif

@@ -32,24 +32,40 @@ enum svc_state {
 	ST_STANDBY_ACTIVE,	/* traffic to the standby */
 	ST_FAILBACK_PENDING,	/* on the standby, primary up again, hold-down running */
 	ST_STANDBY_DOWN,	/* on the standby, standby down, primary down too */
+	/* recovery (issue 4): on the primary still, on the way to the standby */
+	ST_FENCING,		/* the primary VM is being powered off */
+	ST_STARTING,		/* the cold standby container is being started */
+	ST_RECOVERY_FAILED,	/* fencing refused or the start failed; retried later */
 };
 
 enum dec_cmd {
 	CMD_NONE = 0,
 	CMD_FAILOVER,
 	CMD_FAILBACK,
+	/* reports from the recovery module (svc.c) */
+	CMD_FENCED,		/* the primary is powered off */
+	CMD_FENCE_FAILED,	/* it could not be powered off */
+	CMD_START_FAILED,	/* the cold standby could not be started */
 };
 
 struct dec_policy {
 	int		failover_auto;
 	int		failback_auto;
 	uint64_t	failback_hold_ms;
+	/* recovery: all zero when the service has no primary-vm / standby-container */
+	int		fence;			/* power the primary off before a cut-over */
+	int		fence_proceed;		/* ... and cut over even if that fails */
+	int		standby_cold;		/* the standby container is started on demand */
+	int		standby_startable;	/* now: it exists and its LXD answers */
+	uint64_t	start_timeout_ms;	/* cold: start to first good check */
+	uint64_t	retry_ms;		/* after a failed recovery, try again */
 };
 
 struct dec_state {
 	enum svc_state	state;
 	enum side	active;
 	uint64_t	hold_since_ms;	/* FAILBACK_PENDING: primary up since */
+	uint64_t	step_since_ms;	/* FENCING, STARTING, RECOVERY_FAILED: since */
 };
 
 enum dec_event {
@@ -60,6 +76,9 @@ enum dec_event {
 	EV_BOTH_DOWN,		/* on the standby, both down */
 	EV_REFUSED,		/* a command that cannot be carried out */
 	EV_STATE,		/* state changed without a switch */
+	EV_FENCE,		/* power the primary off, then report CMD_FENCED or CMD_FENCE_FAILED */
+	EV_START_STANDBY,	/* start the cold standby (report CMD_START_FAILED if it fails) */
+	EV_RECOVERY_FAILED,	/* no cut-over: fencing refused or the standby did not start */
 };
 
 struct dec_result {

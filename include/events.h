@@ -13,7 +13,7 @@ struct vcr_event {
 	uint64_t	wall_ms;
 	char		service[48];
 	char		kind[24];	/* cutover, check, alert, command, reload, error */
-	char		text[200];
+	char		text[320];
 };
 
 void	events_add(const char *service, const char *kind, const char *fmt, ...)

@@ -27,6 +27,23 @@ struct target_view {
 	uint64_t	traffic_errors;	/* mode tcp: upstream connects that failed */
 };
 
+/* A service's recovery at runtime (svc_rec.c); all zero without recovery. */
+struct rec_view {
+	struct lxd	*lxd;		/* borrowed from struct vcrd */
+	struct virt	*virt;
+	struct lxd_req	*req;		/* the LXD request running, if any */
+	char		 container[256];	/* "Running", "Stopped", or why it is not usable */
+	int		 startable;	/* cold: exists and its LXD answers */
+	int		 degraded;	/* the standby is missing or broken */
+	char		 vm[128];	/* the primary's domain state, or why unknown */
+	struct event	*refresh;	/* periodic LXD look */
+	struct event	*fence_timer;
+	unsigned	 fence_seq;	/* ignores results of a fence given up on */
+	uint64_t	 t0_us;		/* the recovery's decision */
+	unsigned	 fence_ms, start_ms;
+	int		 fenced;	/* this recovery powered the primary off */
+};
+
 struct svc {
 	struct svc_conf	*conf;		/* points into vcrd.conf */
 	struct target_view side[2];
@@ -40,6 +57,7 @@ struct svc {
 	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	gen;		/* bumped at each cut-over */
 	unsigned	error_run;	/* traffic errors in a row on the active side */
+	struct rec_view	rec;
 	struct vcrd	*d;
 	TAILQ_ENTRY(svc) entry;
 };
@@ -51,11 +69,15 @@ struct vcrd {
 	struct vcr_conf	*conf;
 	struct svc_list	 services;
 	struct nf	*nf;
-	struct chk_http	*http;
+	struct curl_ev	*http;		/* one libcurl multi handle: checks and LXD */
 	struct ctl	*ctl;
 	struct metrics	*metrics;
 	uint64_t	 started_wall_ms;
 	uint64_t	 reloads, reload_failures;
+	struct lxd	**lxds;		/* one per 'lxd' line */
+	unsigned	 nlxds;
+	struct virt	**virts;	/* one per 'libvirt' line */
+	unsigned	 nvirts;
 };
 
 /* Start: restore state, replace the table, start every check. */
@@ -68,5 +90,24 @@ struct svc *vcrd_find(struct vcrd *d, const char *name);
 int	vcrd_command(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen);
 int	vcrd_save_state(struct vcrd *d);
 const struct endpoint *svc_target(const struct svc *s, enum side side);
+/* Feeds a report (CMD_FENCED, ...) or a changed health into the decision. */
+void	svc_evaluate(struct svc *s, enum dec_cmd cmd);
+/* A health verdict that does not wait for the probes (traffic, libvirt events). */
+void	svc_mark_down(struct svc *s, enum side side, const char *reason);
+
+/* svc_rec.c: the recovery module (recovery/) wired to the services. */
+int	rec_open(struct vcrd *d, char *err, size_t errlen);
+/* After a reload: new connections made, unused ones closed, services rebound. */
+int	rec_reload(struct vcrd *d, char *err, size_t errlen);
+/* 1 when both files name the same lxd and libvirt connections. */
+int	rec_lists_equal(const struct vcr_conf *a, const struct vcr_conf *b);
+void	rec_close(struct vcrd *d);
+void	rec_attach(struct vcrd *d, struct svc *s);
+void	rec_detach(struct svc *s);
+void	rec_fence(struct svc *s);
+void	rec_start_standby(struct svc *s);
+/* Adds recovery facts to a cut-over event ("fence_ms=..."). */
+void	rec_cutover_text(struct svc *s, char *buf, size_t len);
+void	rec_policy(const struct svc *s, struct dec_policy *pol);
 
 #endif

@@ -20,25 +20,22 @@
 
 #include "vcr.h"
 #include "check.h"
+#include "curl_ev.h"
 #include "conf.h"
 #include "sock.h"
 
 #define BODY_MAX	(64 * 1024)
 
-struct chk_http {
-	struct event_base *base;
-	CURLM		*multi;
-	struct event	*timer;
-};
-
 struct chk {
 	struct event_base *base;
-	struct chk_http	*http;
+	struct curl_ev	*http;
+	struct curl_ev_req req;
 	struct chk_conf	 conf;
 	struct endpoint	 target;
 	chk_cb		 cb;
 	void		*arg;
 	struct event	*tick;		/* interval timer */
+	unsigned	 fast_ms;	/* chk_fast: interval for now; 0: the configured one */
 	/* running check */
 	int		 running;
 	uint64_t	 started_us;
@@ -53,157 +50,45 @@ struct chk {
 
 static void chk_finish(struct chk *c, int ok, const char *reason);
 
-/* ---- http: libcurl multi on libevent ---- */
-
-struct curl_sock {
-	struct event	*ev;
-	struct chk_http	*h;
-};
+/* ---- http: libcurl multi, driven by libevent (curl_ev.c) ---- */
 
 static void
-http_check_done(struct chk_http *h)
+http_done(CURL *easy, CURLcode result, void *arg)
 {
-	CURLMsg *msg;
-	int left;
+	struct chk *c = arg;
+	char reason[96];
+	long code = 0;
+	int ok = 0;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-		struct chk *c = NULL;
-		char reason[96];
-		long code = 0;
-		int ok = 0;
-
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-		if (msg->data.result != CURLE_OK) {
-			if (msg->data.result == CURLE_OPERATION_TIMEDOUT)
-				snprintf(reason, sizeof(reason), "HTTP timeout after %u ms",
-				    c->conf.timeout_ms);
-			else if (msg->data.result == CURLE_COULDNT_CONNECT) {
-				long oserr = 0;
-				curl_easy_getinfo(msg->easy_handle, CURLINFO_OS_ERRNO, &oserr);
-				snprintf(reason, sizeof(reason), "%s", oserr ?
-				    sock_error_name((int)oserr) : "cannot connect");
-			}
-			else
-				snprintf(reason, sizeof(reason), "HTTP: %s",
-				    curl_easy_strerror(msg->data.result));
-		} else {
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-			for (unsigned i = 0; i < c->conf.nstatus; i++)
-				if ((unsigned long)code >= c->conf.status[i].lo &&
-				    (unsigned long)code <= c->conf.status[i].hi)
-					ok = 1;
-			if (!ok)
-				snprintf(reason, sizeof(reason), "HTTP %ld", code);
-			else if (c->conf.expect_body[0] && (c->body == NULL ||
-			    memmem(c->body, c->body_len, c->conf.expect_body,
-			    strlen(c->conf.expect_body)) == NULL)) {
-				ok = 0;
-				snprintf(reason, sizeof(reason), "HTTP %ld without \"%.40s\" in the body",
-				    code, c->conf.expect_body);
-			} else
-				snprintf(reason, sizeof(reason), "HTTP %ld", code);
-		}
-		chk_finish(c, ok, reason);
+	if (result != CURLE_OK) {
+		if (result == CURLE_OPERATION_TIMEDOUT)
+			snprintf(reason, sizeof(reason), "HTTP timeout after %u ms",
+			    c->conf.timeout_ms);
+		else if (result == CURLE_COULDNT_CONNECT) {
+			long oserr = 0;
+			curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+			snprintf(reason, sizeof(reason), "%s", oserr ?
+			    sock_error_name((int)oserr) : "cannot connect");
+		} else
+			snprintf(reason, sizeof(reason), "HTTP: %s", curl_easy_strerror(result));
+	} else {
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+		for (unsigned i = 0; i < c->conf.nstatus; i++)
+			if ((unsigned long)code >= c->conf.status[i].lo &&
+			    (unsigned long)code <= c->conf.status[i].hi)
+				ok = 1;
+		if (!ok)
+			snprintf(reason, sizeof(reason), "HTTP %ld", code);
+		else if (c->conf.expect_body[0] && (c->body == NULL ||
+		    memmem(c->body, c->body_len, c->conf.expect_body,
+		    strlen(c->conf.expect_body)) == NULL)) {
+			ok = 0;
+			snprintf(reason, sizeof(reason), "HTTP %ld without \"%.40s\" in the body",
+			    code, c->conf.expect_body);
+		} else
+			snprintf(reason, sizeof(reason), "HTTP %ld", code);
 	}
-}
-
-static void
-curl_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct chk_http *h = arg;
-	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) |
-	    (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-	int running;
-
-	curl_multi_socket_action(h->multi, fd, action, &running);
-	http_check_done(h);
-}
-
-static void
-curl_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct chk_http *h = arg;
-	int running;
-
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_check_done(h);
-}
-
-static int
-curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct chk_http *h = userp;
-	struct curl_sock *cs = socketp;
-	short kind;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (cs) {
-			event_free(cs->ev);
-			free(cs);
-			curl_multi_assign(h->multi, s, NULL);
-		}
-		return 0;
-	}
-	kind = (short)(EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) |
-	    (what & CURL_POLL_OUT ? EV_WRITE : 0));
-	if (cs == NULL) {
-		if ((cs = calloc(1, sizeof(*cs))) == NULL)
-			return -1;
-		cs->h = h;
-		curl_multi_assign(h->multi, s, cs);
-	} else
-		event_free(cs->ev);
-	cs->ev = event_new(h->base, s, kind, curl_event_cb, h);
-	event_add(cs->ev, NULL);
-	return 0;
-}
-
-static int
-curl_timerfn_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct chk_http *h = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(h->timer);
-		return 0;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	evtimer_add(h->timer, &tv);
-	return 0;
-}
-
-struct chk_http *
-chk_http_new(struct event_base *base)
-{
-	struct chk_http *h;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
-		return NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return NULL;
-	h->base = base;
-	h->multi = curl_multi_init();
-	h->timer = evtimer_new(base, curl_timer_cb, h);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timerfn_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	return h;
-}
-
-void
-chk_http_free(struct chk_http *h)
-{
-	if (h == NULL)
-		return;
-	curl_multi_cleanup(h->multi);
-	event_free(h->timer);
-	free(h);
-	curl_global_cleanup();
+	chk_finish(c, ok, reason);
 }
 
 static size_t
@@ -238,7 +123,6 @@ http_start(struct chk *c)
 	if ((c->easy = curl_easy_init()) == NULL)
 		return -1;
 	curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
-	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)c->conf.timeout_ms);
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_NOPROXY, "*");
@@ -253,7 +137,9 @@ http_start(struct chk *c)
 		c->headers = curl_slist_append(NULL, host);
 		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
 	}
-	if (curl_multi_add_handle(c->http->multi, c->easy) != CURLM_OK)
+	c->req.cb = http_done;
+	c->req.arg = c;
+	if (curl_ev_add(c->http, c->easy, &c->req) == -1)
 		return -1;
 	return 0;
 }
@@ -262,7 +148,7 @@ static void
 http_cleanup(struct chk *c)
 {
 	if (c->easy) {
-		curl_multi_remove_handle(c->http->multi, c->easy);
+		curl_ev_remove(c->http, c->easy);
 		curl_easy_cleanup(c->easy);
 		c->easy = NULL;
 	}
@@ -359,14 +245,15 @@ static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct chk *c = arg;
-	struct timeval tv = { c->conf.interval_ms / 1000, (c->conf.interval_ms % 1000) * 1000 };
+	unsigned ms = c->fast_ms ? c->fast_ms : c->conf.interval_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	evtimer_add(c->tick, &tv);
 	chk_run(c);
 }
 
 struct chk *
-chk_new(struct event_base *base, struct chk_http *http, const struct chk_conf *conf,
+chk_new(struct event_base *base, struct curl_ev *http, const struct chk_conf *conf,
     const struct endpoint *target, chk_cb cb, void *arg)
 {
 	struct chk *c;
@@ -397,6 +284,16 @@ chk_now(struct chk *c)
 {
 	evtimer_del(c->tick);
 	tick_cb(-1, 0, c);
+}
+
+void
+chk_fast(struct chk *c, unsigned interval_ms)
+{
+	if (c->fast_ms == interval_ms)
+		return;
+	c->fast_ms = interval_ms;
+	if (interval_ms)
+		chk_now(c);
 }
 
 void

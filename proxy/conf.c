@@ -479,6 +479,7 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	sc->relay.hold_ms = 3000;
 	sc->relay.max_conns = 10000;
 	sc->relay.observe_errors = 3;
+	sc->rec.start_timeout_ms = 30000;
 	chk_defaults(&sc->check);
 	TAILQ_INSERT_TAIL(&conf->services, sc, entry);
 	conf->nservices++;
@@ -559,6 +560,63 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 				BAD(ps, l, ctx, field, ps->tok, "a whole number from 0 (off) to 1000");
 				return -1;
 			}
+		} else if (strcmp(field, "primary-vm") == 0) {
+			if (!valid_name(ps->tok)) {
+				BAD(ps, l, ctx, field, ps->tok, "a libvirt connection name "
+				    "(see 'libvirt NAME URI') then a domain name");
+				return -1;
+			}
+			snprintf(sc->rec.vm_conn, sizeof(sc->rec.vm_conn), "%s", ps->tok);
+			if (next(ps) != T_WORD || !valid_name(ps->tok) ||
+			    strlen(ps->tok) >= sizeof(sc->rec.vm)) {
+				BAD(ps, l, ctx, field, ps->type == T_WORD ? ps->tok : "",
+				    "a domain name after the connection name, such as "
+				    "'primary-vm hv1 web-vm'");
+				return -1;
+			}
+			snprintf(sc->rec.vm, sizeof(sc->rec.vm), "%s", ps->tok);
+			sc->rec.fence = 1;
+			sc->vm_line = l;
+		} else if (strcmp(field, "standby-container") == 0) {
+			if (!valid_name(ps->tok)) {
+				BAD(ps, l, ctx, field, ps->tok, "an LXD server name "
+				    "(see 'lxd NAME URL'), an instance name, then warm or cold");
+				return -1;
+			}
+			snprintf(sc->rec.lxd, sizeof(sc->rec.lxd), "%s", ps->tok);
+			if (next(ps) != T_WORD || !valid_name(ps->tok) ||
+			    strlen(ps->tok) >= sizeof(sc->rec.container)) {
+				BAD(ps, l, ctx, field, ps->type == T_WORD ? ps->tok : "",
+				    "an instance name after the LXD server name, such as "
+				    "'standby-container lxd1 web-standby warm'");
+				return -1;
+			}
+			snprintf(sc->rec.container, sizeof(sc->rec.container), "%s", ps->tok);
+			if (next(ps) != T_WORD ||
+			    parse_pair(ps->tok, "cold", "warm", &sc->rec.cold) == -1) {
+				BAD(ps, l, ctx, field, ps->type == T_WORD ? ps->tok : "",
+				    "warm or cold after the instance name");
+				return -1;
+			}
+			sc->ct_line = l;
+		} else if (strcmp(field, "fencing") == 0) {
+			if (strcmp(ps->tok, "refuse") == 0)
+				sc->rec.fence_proceed = 0, sc->fence_set = 1;
+			else if (strcmp(ps->tok, "proceed") == 0)
+				sc->rec.fence_proceed = 1, sc->fence_set = 1;
+			else if (strcmp(ps->tok, "off") == 0)
+				sc->fence_set = -1;
+			else {
+				BAD(ps, l, ctx, field, ps->tok, "refuse (no cut-over when fencing "
+				    "fails), proceed, or off");
+				return -1;
+			}
+		} else if (strcmp(field, "start-timeout") == 0) {
+			if (parse_duration_ms(ps->tok, &sc->rec.start_timeout_ms) == -1 ||
+			    sc->rec.start_timeout_ms < 100) {
+				BAD(ps, l, ctx, field, ps->tok, "a duration of at least 100ms, such as 30s");
+				return -1;
+			}
 		} else if (strcmp(field, "snat") == 0) {
 			if (parse_pair(ps->tok, "masquerade", "off", &sc->snat) == -1) {
 				BAD(ps, l, ctx, field, ps->tok, "masquerade or off");
@@ -597,6 +655,12 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		if (end_of_statement(ps, ctx, field) == -1)
 			return -1;
 	}
+	if (sc->fence_set == -1)
+		sc->rec.fence = 0;
+	else if (sc->fence_set == 1 && !sc->vm_line) {
+		perr(ps, line, "%sfield 'fencing' needs 'primary-vm' (the VM to power off)", ctx);
+		return -1;
+	}
 	if (!have_fe || !have_pri || !have_sb) {
 		perr(ps, line, "%smissing field '%s'", ctx,
 		    !have_fe ? "frontend" : !have_pri ? "primary" : "standby");
@@ -632,6 +696,207 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 						    o->name, o->line);
 						return -1;
 					}
+		}
+	}
+	return 0;
+}
+
+static struct lxd_conf *
+lxd_find(struct vcr_conf *conf, const char *name)
+{
+	struct lxd_conf *lc;
+
+	TAILQ_FOREACH(lc, &conf->lxds, entry)
+		if (strcmp(lc->name, name) == 0)
+			return lc;
+	return NULL;
+}
+
+static struct virt_conf *
+virt_find(struct vcr_conf *conf, const char *name)
+{
+	struct virt_conf *vc;
+
+	TAILQ_FOREACH(vc, &conf->virts, entry)
+		if (strcmp(vc->name, name) == 0)
+			return vc;
+	return NULL;
+}
+
+static int
+parse_path(struct parser *ps, int line, const char *ctx, const char *field, char *out,
+    size_t len)
+{
+	if (ps->tok[0] != '/' || strlen(ps->tok) >= len) {
+		BAD(ps, line, ctx, field, ps->tok, "an absolute path of at most 255 bytes");
+		return -1;
+	}
+	snprintf(out, len, "%s", ps->tok);
+	return 0;
+}
+
+/* lxd NAME URL [{ client-cert F; client-key F; server-cert F }] */
+static int
+parse_lxd(struct parser *ps, struct vcr_conf *conf)
+{
+	struct lxd_conf *lc;
+	char ctx[REC_NAME_MAX + 16], field[TOK_MAX];
+	int line = ps->tok_line, l;
+
+	if (value(ps, "", "lxd") == -1)
+		return -1;
+	if (!valid_name(ps->tok)) {
+		BAD(ps, line, "", "lxd", ps->tok, "a name of 1 to 47 letters, digits, '-', '_' or '.'");
+		return -1;
+	}
+	if ((lc = lxd_find(conf, ps->tok)) != NULL) {
+		perr(ps, line, "lxd '%s' is already defined at line %d", ps->tok, lc->line);
+		return -1;
+	}
+	if ((lc = calloc(1, sizeof(*lc))) == NULL) {
+		perr(ps, line, "out of memory");
+		return -1;
+	}
+	snprintf(lc->name, sizeof(lc->name), "%s", ps->tok);
+	lc->line = line;
+	TAILQ_INSERT_TAIL(&conf->lxds, lc, entry);
+	snprintf(ctx, sizeof(ctx), "lxd '%s': ", lc->name);
+	if (value(ps, ctx, "url") == -1)
+		return -1;
+	if (!((strncmp(ps->tok, "unix:/", 6) == 0 || strncmp(ps->tok, "https://", 8) == 0) &&
+	    strlen(ps->tok) < sizeof(lc->url))) {
+		BAD(ps, line, ctx, "url", ps->tok, "unix:/var/lib/lxd/unix.socket or "
+		    "https://HOST:8443");
+		return -1;
+	}
+	snprintf(lc->url, sizeof(lc->url), "%s", ps->tok);
+	if (next(ps) == T_NL || ps->type == T_EOF)
+		goto check;
+	if (ps->type != T_OPEN) {
+		perr(ps, line, "%sunexpected '%s' after the URL (expected '{' or end of line)",
+		    ctx, ps->tok);
+		return -1;
+	}
+	for (;;) {
+		next_nonblank(ps);
+		if (ps->failed)
+			return -1;
+		if (ps->type == T_CLOSE)
+			break;
+		if (ps->type != T_WORD) {
+			perr(ps, ps->tok_line, "%sblock not closed (missing '}')", ctx);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "%s", ps->tok);
+		l = ps->tok_line;
+		if (value(ps, ctx, field) == -1)
+			return -1;
+		if (strcmp(field, "client-cert") == 0) {
+			if (parse_path(ps, l, ctx, field, lc->client_cert,
+			    sizeof(lc->client_cert)) == -1)
+				return -1;
+		} else if (strcmp(field, "client-key") == 0) {
+			if (parse_path(ps, l, ctx, field, lc->client_key,
+			    sizeof(lc->client_key)) == -1)
+				return -1;
+		} else if (strcmp(field, "server-cert") == 0) {
+			if (parse_path(ps, l, ctx, field, lc->server_cert,
+			    sizeof(lc->server_cert)) == -1)
+				return -1;
+		} else {
+			perr(ps, l, "%sunknown field '%s'", ctx, field);
+			return -1;
+		}
+		if (end_of_statement(ps, ctx, field) == -1)
+			return -1;
+	}
+check:
+	if (strncmp(lc->url, "unix:", 5) == 0 &&
+	    (lc->client_cert[0] || lc->client_key[0] || lc->server_cert[0])) {
+		perr(ps, line, "%scertificates are for an https:// URL, not %s", ctx, lc->url);
+		return -1;
+	}
+	if (!lc->client_cert[0] != !lc->client_key[0]) {
+		perr(ps, line, "%sclient-cert and client-key go together", ctx);
+		return -1;
+	}
+	if (strncmp(lc->url, "https:", 6) == 0 && !lc->client_cert[0]) {
+		perr(ps, line, "%san https:// URL needs client-cert and client-key "
+		    "(LXD trusts clients by certificate)", ctx);
+		return -1;
+	}
+	return 0;
+}
+
+/* libvirt NAME URI */
+static int
+parse_libvirt(struct parser *ps, struct vcr_conf *conf)
+{
+	struct virt_conf *vc;
+	char ctx[REC_NAME_MAX + 16];
+	int line = ps->tok_line;
+
+	if (value(ps, "", "libvirt") == -1)
+		return -1;
+	if (!valid_name(ps->tok)) {
+		BAD(ps, line, "", "libvirt", ps->tok,
+		    "a name of 1 to 47 letters, digits, '-', '_' or '.'");
+		return -1;
+	}
+	if ((vc = virt_find(conf, ps->tok)) != NULL) {
+		perr(ps, line, "libvirt '%s' is already defined at line %d", ps->tok, vc->line);
+		return -1;
+	}
+	if ((vc = calloc(1, sizeof(*vc))) == NULL) {
+		perr(ps, line, "out of memory");
+		return -1;
+	}
+	snprintf(vc->name, sizeof(vc->name), "%s", ps->tok);
+	vc->line = line;
+	TAILQ_INSERT_TAIL(&conf->virts, vc, entry);
+	snprintf(ctx, sizeof(ctx), "libvirt '%s': ", vc->name);
+	if (value(ps, ctx, "uri") == -1)
+		return -1;
+	if (strstr(ps->tok, ":///") == NULL && strstr(ps->tok, "://") == NULL) {
+		BAD(ps, line, ctx, "uri", ps->tok, "a libvirt URI such as qemu:///system or "
+		    "qemu+ssh://host/system");
+		return -1;
+	}
+	if (strlen(ps->tok) >= sizeof(vc->uri)) {
+		BAD(ps, line, ctx, "uri", ps->tok, "at most 255 bytes");
+		return -1;
+	}
+	snprintf(vc->uri, sizeof(vc->uri), "%s", ps->tok);
+	return end_of_statement(ps, ctx, "uri");
+}
+
+/* Names a service uses must be defined somewhere in the file. */
+static int
+check_references(struct parser *ps, struct vcr_conf *conf)
+{
+	struct svc_conf *sc, *o;
+
+	TAILQ_FOREACH(sc, &conf->services, entry) {
+		if (sc->rec.vm_conn[0] && virt_find(conf, sc->rec.vm_conn) == NULL) {
+			perr(ps, sc->vm_line, "service '%s': field 'primary-vm': no 'libvirt %s "
+			    "URI' line in the file", sc->name, sc->rec.vm_conn);
+			return -1;
+		}
+		if (sc->rec.lxd[0] && lxd_find(conf, sc->rec.lxd) == NULL) {
+			perr(ps, sc->ct_line, "service '%s': field 'standby-container': no "
+			    "'lxd %s URL' line in the file", sc->name, sc->rec.lxd);
+			return -1;
+		}
+		TAILQ_FOREACH(o, &conf->services, entry) {
+			if (o == sc)
+				break;
+			if (sc->rec.lxd[0] && strcmp(o->rec.lxd, sc->rec.lxd) == 0 &&
+			    strcmp(o->rec.container, sc->rec.container) == 0) {
+				perr(ps, sc->ct_line, "service '%s': field 'standby-container': "
+				    "%s/%s is already the standby of service '%s' (line %d)",
+				    sc->name, sc->rec.lxd, sc->rec.container, o->name, o->line);
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -703,6 +968,8 @@ conf_parse(const char *name, const char *buf, size_t len, char *err, size_t errl
 		return NULL;
 	}
 	TAILQ_INIT(&conf->services);
+	TAILQ_INIT(&conf->lxds);
+	TAILQ_INIT(&conf->virts);
 	snprintf(conf->path, sizeof(conf->path), "%s", name);
 	snprintf(conf->control_socket, sizeof(conf->control_socket), "%s", VCR_DEFAULT_SOCKET);
 	snprintf(conf->state_dir, sizeof(conf->state_dir), "%s", VCR_DEFAULT_STATEDIR);
@@ -726,10 +993,16 @@ conf_parse(const char *name, const char *buf, size_t len, char *err, size_t errl
 		if (strcmp(ps.tok, "service") == 0) {
 			if (parse_service(&ps, conf) == -1)
 				goto fail;
+		} else if (strcmp(ps.tok, "lxd") == 0) {
+			if (parse_lxd(&ps, conf) == -1)
+				goto fail;
+		} else if (strcmp(ps.tok, "libvirt") == 0) {
+			if (parse_libvirt(&ps, conf) == -1)
+				goto fail;
 		} else if (parse_global(&ps, conf) == -1)
 			goto fail;
 	}
-	if (ps.failed)
+	if (ps.failed || check_references(&ps, conf) == -1)
 		goto fail;
 	return conf;
 fail:
@@ -773,12 +1046,22 @@ void
 conf_free(struct vcr_conf *conf)
 {
 	struct svc_conf *sc;
+	struct lxd_conf *lc;
+	struct virt_conf *vc;
 
 	if (conf == NULL)
 		return;
 	while ((sc = TAILQ_FIRST(&conf->services)) != NULL) {
 		TAILQ_REMOVE(&conf->services, sc, entry);
 		free(sc);
+	}
+	while ((lc = TAILQ_FIRST(&conf->lxds)) != NULL) {
+		TAILQ_REMOVE(&conf->lxds, lc, entry);
+		free(lc);
+	}
+	while ((vc = TAILQ_FIRST(&conf->virts)) != NULL) {
+		TAILQ_REMOVE(&conf->virts, vc, entry);
+		free(vc);
 	}
 	free(conf);
 }
@@ -808,6 +1091,7 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    a->mode == b->mode && a->snat == b->snat &&
 	    memcmp(&a->check, &b->check, sizeof(a->check)) == 0 &&
 	    memcmp(&a->relay, &b->relay, sizeof(a->relay)) == 0 &&
+	    memcmp(&a->rec, &b->rec, sizeof(a->rec)) == 0 &&
 	    a->failover_auto == b->failover_auto && a->failback_auto == b->failback_auto &&
 	    a->failback_hold_ms == b->failback_hold_ms;
 }

@@ -31,6 +31,7 @@
 #include "events.h"
 #include "relay.h"
 #include "svc.h"
+#include "virt.h"
 
 struct ctl {
 	struct vcrd	*d;
@@ -126,6 +127,30 @@ status_json(struct vcrd *d)
 		}
 		json_object_object_add(o, "primary", side_json(s, SIDE_PRIMARY));
 		json_object_object_add(o, "standby", side_json(s, SIDE_STANDBY));
+		if (s->rec.virt) {
+			struct json_object *r = json_object_new_object();
+			char st[300];
+			virt_status(s->rec.virt, st, sizeof(st));
+			json_object_object_add(r, "libvirt", json_object_new_string(s->conf->rec.vm_conn));
+			json_object_object_add(r, "domain", json_object_new_string(s->conf->rec.vm));
+			json_object_object_add(r, "domain_state", json_object_new_string(s->rec.vm));
+			json_object_object_add(r, "connection", json_object_new_string(st));
+			json_object_object_add(r, "fencing", json_object_new_string(
+			    !s->conf->rec.fence ? "off" : s->conf->rec.fence_proceed ? "proceed" :
+			    "refuse"));
+			json_object_object_add(o, "primary_vm", r);
+		}
+		if (s->rec.lxd) {
+			struct json_object *r = json_object_new_object();
+			json_object_object_add(r, "lxd", json_object_new_string(s->conf->rec.lxd));
+			json_object_object_add(r, "instance", json_object_new_string(
+			    s->conf->rec.container));
+			json_object_object_add(r, "kind", json_object_new_string(
+			    s->conf->rec.cold ? "cold" : "warm"));
+			json_object_object_add(r, "status", json_object_new_string(s->rec.container));
+			json_object_object_add(r, "degraded", json_object_new_boolean(s->rec.degraded));
+			json_object_object_add(o, "standby_container", r);
+		}
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_string(VCR_VERSION));

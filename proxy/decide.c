@@ -11,6 +11,11 @@
  *    so it cannot make traffic ping-pong.
  *  - If the standby goes down while it serves and the primary is up, traffic
  *    goes back to the primary at once: a target known down never keeps traffic.
+ *  - With recovery configured, a failure-driven cut-over first fences the
+ *    primary (powers its VM off), and a cold standby is started and must
+ *    pass a check before traffic moves. Fencing that fails stops the
+ *    cut-over (policy refuse) or not (proceed); a failed recovery is tried
+ *    again after retry_ms, and given up as soon as the primary is back.
  *
  * Nothing here reads a clock or touches the system.
  */
@@ -77,10 +82,125 @@ alert(struct dec_state *st, enum svc_state s, enum dec_event ev, const char *rea
 	st->state = s;
 }
 
+/*
+ * Recovery before a cut-over (services with a primary-vm or a
+ * standby-container): fence the primary, then, for a cold standby, start
+ * it and wait for its first good check. Each step is asked of svc.c by an
+ * event and reported back as a command.
+ */
+static int
+standby_available(const struct dec_policy *pol, const struct health_ctr *s)
+{
+	return s->h == H_UP || (pol->standby_cold && pol->standby_startable);
+}
+
+static void
+step(struct dec_state *st, enum svc_state s, uint64_t now)
+{
+	st->state = s;
+	st->step_since_ms = now;
+}
+
+/* The primary is fenced (or needs no fencing): switch, or start the standby. */
+static void
+after_fence(const struct dec_policy *pol, struct dec_state *st,
+    const struct health_ctr *s, uint64_t now, const char *reason, struct dec_result *res)
+{
+	if (s->h == H_UP) {
+		cutover(st, SIDE_STANDBY, reason, res);
+		return;
+	}
+	if (pol->standby_cold && pol->standby_startable) {
+		step(st, ST_STARTING, now);
+		res->event = EV_START_STANDBY;
+		res->reason = "starting the cold standby";
+		return;
+	}
+	step(st, ST_RECOVERY_FAILED, now);
+	res->event = EV_RECOVERY_FAILED;
+	res->reason = pol->standby_cold ? "cold standby cannot be started: no cut-over" :
+	    "standby down: no cut-over";
+}
+
+static void
+begin_recovery(const struct dec_policy *pol, struct dec_state *st,
+    const struct health_ctr *p, const struct health_ctr *s, uint64_t now,
+    const char *reason, struct dec_result *res)
+{
+	/* A planned switch away from a healthy primary does not power it off. */
+	if (pol->fence && p->h != H_UP) {
+		step(st, ST_FENCING, now);
+		res->event = EV_FENCE;
+		res->reason = "fencing the primary";
+		return;
+	}
+	after_fence(pol, st, s, now, reason, res);
+}
+
+/* Reports from svc.c while a recovery runs. */
+static void
+report(const struct dec_policy *pol, struct dec_state *st, const struct health_ctr *s,
+    enum dec_cmd cmd, uint64_t now, struct dec_result *res)
+{
+	if (cmd == CMD_FENCED && st->state == ST_FENCING) {
+		after_fence(pol, st, s, now, "primary down, fenced", res);
+		return;
+	}
+	if (cmd == CMD_FENCE_FAILED && st->state == ST_FENCING) {
+		if (pol->fence_proceed) {
+			after_fence(pol, st, s, now,
+			    "primary down, fencing failed, policy proceed", res);
+			return;
+		}
+		step(st, ST_RECOVERY_FAILED, now);
+		res->event = EV_RECOVERY_FAILED;
+		res->reason = "fencing failed, policy refuse: no cut-over while the primary "
+		    "may still run";
+		return;
+	}
+	if (cmd == CMD_START_FAILED && st->state == ST_STARTING) {
+		step(st, ST_RECOVERY_FAILED, now);
+		res->event = EV_RECOVERY_FAILED;
+		res->reason = "cold standby did not start: no cut-over";
+	}
+	/* A late report for a step already left: nothing to do. */
+}
+
 static void
 on_primary(const struct dec_policy *pol, struct dec_state *st,
-    const struct health_ctr *p, const struct health_ctr *s, struct dec_result *res)
+    const struct health_ctr *p, const struct health_ctr *s, uint64_t now,
+    struct dec_result *res)
 {
+	switch (st->state) {
+	case ST_FENCING:
+		return;		/* the fencing result decides */
+	case ST_STARTING:
+		if (s->h == H_UP) {
+			cutover(st, SIDE_STANDBY, "cold standby started and answering", res);
+			return;
+		}
+		if (now - st->step_since_ms >= pol->start_timeout_ms) {
+			step(st, ST_RECOVERY_FAILED, now);
+			res->event = EV_RECOVERY_FAILED;
+			res->reason = "cold standby not answering within start-timeout: no cut-over";
+		}
+		return;
+	case ST_RECOVERY_FAILED:
+		if (p->h != H_DOWN) {
+			set_state(st, ST_PRIMARY_ACTIVE, res);
+			return;
+		}
+		if (now - st->step_since_ms < pol->retry_ms)
+			return;
+		if (!standby_available(pol, s)) {
+			st->step_since_ms = now;	/* try again later */
+			return;
+		}
+		begin_recovery(pol, st, p, s, now, "primary down", res);
+		return;
+	default:
+		break;
+	}
 	if (p->h != H_DOWN) {
 		if (p->fail_run > 0 && p->h == H_UP)
 			set_state(st, ST_PRIMARY_SUSPECT, res);
@@ -88,9 +208,10 @@ on_primary(const struct dec_policy *pol, struct dec_state *st,
 			set_state(st, ST_PRIMARY_ACTIVE, res);
 		return;
 	}
-	if (s->h != H_UP) {
+	if (!standby_available(pol, s)) {
 		alert(st, ST_PRIMARY_DOWN, EV_STANDBY_UNAVAILABLE,
-		    s->h == H_DOWN ? "primary down and standby down: no cut-over" :
+		    pol->standby_cold ? "primary down and the cold standby cannot be started: "
+		    "no cut-over" : s->h == H_DOWN ? "primary down and standby down: no cut-over" :
 		    "primary down and standby not checked yet: no cut-over", res);
 		return;
 	}
@@ -99,7 +220,7 @@ on_primary(const struct dec_policy *pol, struct dec_state *st,
 		    "primary down, failover manual: waiting for vcrctl failover", res);
 		return;
 	}
-	cutover(st, SIDE_STANDBY, "primary down", res);
+	begin_recovery(pol, st, p, s, now, "primary down", res);
 }
 
 static void
@@ -133,8 +254,8 @@ on_standby(const struct dec_policy *pol, struct dec_state *st,
 }
 
 static void
-command(struct dec_state *st, const struct health_ctr *p, const struct health_ctr *s,
-    enum dec_cmd cmd, struct dec_result *res)
+command(const struct dec_policy *pol, struct dec_state *st, const struct health_ctr *p,
+    const struct health_ctr *s, enum dec_cmd cmd, uint64_t now, struct dec_result *res)
 {
 	enum side to = cmd == CMD_FAILOVER ? SIDE_STANDBY : SIDE_PRIMARY;
 	const struct health_ctr *t = to == SIDE_STANDBY ? s : p;
@@ -145,14 +266,29 @@ command(struct dec_state *st, const struct health_ctr *p, const struct health_ct
 		    "already on the primary";
 		return;
 	}
+	if (st->state == ST_FENCING || st->state == ST_STARTING) {
+		res->event = EV_REFUSED;
+		res->reason = st->state == ST_FENCING ? "a recovery is fencing the primary" :
+		    "a recovery is starting the cold standby";
+		return;
+	}
+	if (to == SIDE_STANDBY && t->h != H_UP && standby_available(pol, s)) {
+		begin_recovery(pol, st, p, s, now, "operator: failover", res);
+		return;
+	}
 	if (t->h != H_UP) {
 		res->event = EV_REFUSED;
 		res->reason = to == SIDE_STANDBY ?
-		    (t->h == H_DOWN ? "standby is down" : "standby not checked yet") :
+		    (pol->standby_cold ? "the cold standby cannot be started" :
+		    t->h == H_DOWN ? "standby is down" : "standby not checked yet") :
 		    (t->h == H_DOWN ? "primary is down" : "primary not checked yet");
 		return;
 	}
-	cutover(st, to, cmd == CMD_FAILOVER ? "operator: failover" : "operator: failback", res);
+	if (to == SIDE_STANDBY) {
+		begin_recovery(pol, st, p, s, now, "operator: failover", res);
+		return;
+	}
+	cutover(st, to, "operator: failback", res);
 }
 
 void
@@ -161,12 +297,16 @@ dec_step(const struct dec_policy *pol, struct dec_state *st,
     enum dec_cmd cmd, uint64_t now, struct dec_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	if (cmd == CMD_FENCED || cmd == CMD_FENCE_FAILED || cmd == CMD_START_FAILED) {
+		report(pol, st, standby, cmd, now, res);
+		return;
+	}
 	if (cmd != CMD_NONE) {
-		command(st, primary, standby, cmd, res);
+		command(pol, st, primary, standby, cmd, now, res);
 		return;
 	}
 	if (st->active == SIDE_PRIMARY)
-		on_primary(pol, st, primary, standby, res);
+		on_primary(pol, st, primary, standby, now, res);
 	else
 		on_standby(pol, st, primary, standby, now, res);
 }
@@ -181,6 +321,9 @@ svc_state_name(enum svc_state s)
 		[ST_STANDBY_ACTIVE] = "standby-active",
 		[ST_FAILBACK_PENDING] = "failback-pending",
 		[ST_STANDBY_DOWN] = "standby-down",
+		[ST_FENCING] = "fencing",
+		[ST_STARTING] = "starting-standby",
+		[ST_RECOVERY_FAILED] = "recovery-failed",
 	};
 	return names[s];
 }

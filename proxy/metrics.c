@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "svc.h"
+#include "virt.h"
 
 struct metrics {
 	struct vcrd	*d;
@@ -38,7 +39,7 @@ handle(struct evhttp_request *req, void *arg)
 	    "# HELP vcr_service_state 1 for the state each service is in.\n"
 	    "# TYPE vcr_service_state gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)
-		for (int st = ST_PRIMARY_ACTIVE; st <= ST_STANDBY_DOWN; st++)
+		for (int st = ST_PRIMARY_ACTIVE; st <= ST_RECOVERY_FAILED; st++)
 			evbuffer_add_printf(b, "vcr_service_state{service=\"%s\",state=\"%s\"} %d\n",
 			    s->conf->name, svc_state_name((enum svc_state)st), (int)s->dec.state == st);
 	evbuffer_add_printf(b,
@@ -53,6 +54,21 @@ handle(struct evhttp_request *req, void *arg)
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		evbuffer_add_printf(b, "vcr_service_alert{service=\"%s\"} %d\n",
 		    s->conf->name, s->alert[0] != '\0');
+	evbuffer_add_printf(b,
+	    "# HELP vcr_standby_degraded 1 while the standby container is missing or its LXD "
+	    "does not answer.\n"
+	    "# TYPE vcr_standby_degraded gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.lxd)
+			evbuffer_add_printf(b, "vcr_standby_degraded{service=\"%s\"} %d\n",
+			    s->conf->name, s->rec.degraded);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_libvirt_connected 1 while vcrd's libvirt connection for the primary is up.\n"
+	    "# TYPE vcr_libvirt_connected gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.virt)
+			evbuffer_add_printf(b, "vcr_libvirt_connected{service=\"%s\"} %d\n",
+			    s->conf->name, virt_connected(s->rec.virt));
 	evbuffer_add_printf(b,
 	    "# HELP vcr_target_up 1 up, 0 down or not checked yet.\n"
 	    "# TYPE vcr_target_up gauge\n");

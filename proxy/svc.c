@@ -14,6 +14,7 @@
 #include "vcr.h"
 #include "check.h"
 #include "conf.h"
+#include "curl_ev.h"
 #include "ctl.h"
 #include "events.h"
 #include "metrics.h"
@@ -78,8 +79,12 @@ oom:
 }
 
 static void
-dec_policy_of(const struct svc_conf *sc, struct dec_policy *pol)
+dec_policy_of(const struct svc *s, struct dec_policy *pol)
 {
+	const struct svc_conf *sc = s->conf;
+
+	memset(pol, 0, sizeof(*pol));
+	rec_policy(s, pol);
 	pol->failover_auto = sc->failover_auto;
 	pol->failback_auto = sc->failback_auto;
 	pol->failback_hold_ms = sc->failback_hold_ms;
@@ -118,7 +123,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
     const char *reason)
 {
 	struct nf_batch b = { 0 };
-	char err[512], t1[32], t2[32], why[256];
+	char err[512], t1[32], t2[32], why[256], rec[128];
 	uint64_t t0 = now_us(), t_nf, old_since = s->since_wall_ms;
 	int flushed, rc;
 
@@ -159,16 +164,17 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->cutovers++;
 	if (flushed == -1)
 		events_add(s->conf->name, "error", "conntrack cleanup after cut-over: %s", err);
-	if (strcmp(reason, "primary down") == 0 || strncmp(reason, "standby down", 12) == 0)
+	if (strncmp(reason, "primary down", 12) == 0 || strncmp(reason, "standby down", 12) == 0)
 		snprintf(why, sizeof(why), "%s (%s)", reason,
 		    s->side[from].last_reason);
 	else
 		snprintf(why, sizeof(why), "%s", reason);
+	rec_cutover_text(s, rec, sizeof(rec));
 	events_add(s->conf->name, "cutover",
-	    "from=%s to=%s target=%s old_target=%s reason=\"%s\" applied_us=%u nft_us=%llu conntrack_deleted=%d",
+	    "from=%s to=%s target=%s old_target=%s reason=\"%s\" applied_us=%u nft_us=%llu conntrack_deleted=%d%s",
 	    side_name(from), side_name(to), fmt_endpoint(svc_target(s, to), t1, sizeof(t1)),
 	    fmt_endpoint(svc_target(s, from), t2, sizeof(t2)), why, s->last_cutover_us,
-	    (unsigned long long)t_nf, flushed);
+	    (unsigned long long)t_nf, flushed, rec);
 	s->alert[0] = '\0';
 	s->error_run = 0;
 	if (s->ct_sweep == NULL)
@@ -193,7 +199,7 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 	struct dec_state before = s->dec;
 	struct dec_result res;
 
-	dec_policy_of(s->conf, &pol);
+	dec_policy_of(s, &pol);
 	dec_step(&pol, &s->dec, &s->side[SIDE_PRIMARY].ctr, &s->side[SIDE_STANDBY].ctr, cmd,
 	    now_ms(), &res);
 	switch (res.event) {
@@ -213,6 +219,21 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 		events_add(s->conf->name, "alert", "reason=\"%s\" primary=\"%s\" standby=\"%s\"",
 		    res.reason, s->side[SIDE_PRIMARY].last_reason,
 		    s->side[SIDE_STANDBY].last_reason);
+		return 0;
+	case EV_FENCE:
+		rec_fence(s);
+		return 0;
+	case EV_START_STANDBY:
+		rec_start_standby(s);
+		return 0;
+	case EV_RECOVERY_FAILED:
+		snprintf(s->alert, sizeof(s->alert), "%s", res.reason);
+		events_add(s->conf->name, "alert", "reason=\"%s\" primary=\"%s\" standby=\"%s\" "
+		    "container=\"%s\" retry_in_ms=%u", res.reason, s->side[SIDE_PRIMARY].last_reason,
+		    s->side[SIDE_STANDBY].last_reason, s->rec.container, (unsigned)pol.retry_ms);
+		s->rec.t0_us = 0;
+		if (s->side[SIDE_STANDBY].chk)
+			chk_fast(s->side[SIDE_STANDBY].chk, 0);
 		return 0;
 	case EV_REFUSED:
 		if (err)
@@ -249,6 +270,28 @@ check_cb(struct chk *c, int ok, const char *reason, unsigned latency_us, void *a
 		events_add(s->conf->name, "check", "side=%s target=%s health=%s reason=\"%s\"",
 		    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),
 		    health_name(tv->ctr.h), reason);
+	evaluate(s->d, s, CMD_NONE, NULL, 0);
+}
+
+void
+svc_evaluate(struct svc *s, enum dec_cmd cmd)
+{
+	evaluate(s->d, s, cmd, NULL, 0);
+}
+
+void
+svc_mark_down(struct svc *s, enum side side, const char *reason)
+{
+	struct target_view *tv = &s->side[side];
+	char t[32];
+
+	snprintf(tv->last_reason, sizeof(tv->last_reason), "%s", reason);
+	if (tv->ctr.h != H_DOWN)
+		events_add(s->conf->name, "check", "side=%s target=%s health=down reason=\"%s\"",
+		    side_name(side), fmt_endpoint(svc_target(s, side), t, sizeof(t)), reason);
+	tv->ctr.h = H_DOWN;
+	tv->ctr.fail_run = s->conf->check.fall;
+	tv->ctr.ok_run = 0;
 	evaluate(s->d, s, CMD_NONE, NULL, 0);
 }
 
@@ -353,6 +396,7 @@ svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
 static void
 svc_free(struct svc *s)
 {
+	rec_detach(s);
 	svc_stop_checks(s);
 	relay_free(s->relay);
 	if (s->ct_sweep)
@@ -463,7 +507,7 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 		if (s->conf->mode == FWD_TCP &&
 		    (s->relay = svc_relay_new(d, s, s->conf, err, errlen)) == NULL)
 			return -1;
-	if ((d->http = chk_http_new(d->base)) == NULL) {
+	if ((d->http = curl_ev_new(d->base)) == NULL) {
 		snprintf(err, errlen, "libcurl initialisation failed");
 		return -1;
 	}
@@ -472,8 +516,12 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 	if (conf->metrics_listen[0] &&
 	    (d->metrics = metrics_open(d, conf->metrics_listen, err, errlen)) == NULL)
 		return -1;
-	TAILQ_FOREACH(s, &d->services, entry)
+	if (rec_open(d, err, errlen) == -1)
+		return -1;
+	TAILQ_FOREACH(s, &d->services, entry) {
 		svc_start_checks(d, s);
+		rec_attach(d, s);
+	}
 	events_add(NULL, "start", "version=%s services=%u config=%s", VCR_VERSION,
 	    conf->nservices, conf->path);
 	vcrd_save_state(d);
@@ -589,6 +637,10 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		} else {
 			TAILQ_REMOVE(&d->services, s, entry);
 			if (!svc_conf_equal(s->conf, sc)) {
+				if (memcmp(&s->conf->rec, &sc->rec, sizeof(sc->rec)) != 0) {
+					rec_detach(s);
+					s->rec.vm[0] = '\0';
+				}
 				int same_check = memcmp(&s->conf->check, &sc->check,
 				    sizeof(sc->check)) == 0;
 				for (int k = 0; k < 2; k++) {
@@ -640,9 +692,15 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	snprintf(nc->control_socket, sizeof(nc->control_socket), "%s", old->control_socket);
 	snprintf(nc->state_dir, sizeof(nc->state_dir), "%s", old->state_dir);
 	d->conf = nc;
+	if (!rec_lists_equal(old, nc)) {
+		if (rec_reload(d, e, sizeof(e)) == -1)
+			events_add(NULL, "error", "reload: recovery connections: %s", e);
+	}
 	conf_free(old);
-	TAILQ_FOREACH(s, &d->services, entry)
+	TAILQ_FOREACH(s, &d->services, entry) {
 		svc_start_checks(d, s);
+		rec_attach(d, s);
+	}
 	events_add(NULL, "reload", "applied: added=%u removed=%u changed=%u unchanged=%u",
 	    added, removed, changed, nc->nservices - added - changed);
 	vcrd_save_state(d);
@@ -667,6 +725,7 @@ vcrd_stop(struct vcrd *d)
 	metrics_close(d->metrics);
 	TAILQ_FOREACH(s, &d->services, entry)
 		svc_stop_checks(s);
+	rec_close(d);
 	if (d->nf && d->conf && !d->conf->keep_rules_on_exit) {
 		if (nf_delete_table(d->nf, err, sizeof(err)) == -1)
 			log_warnx("event=stop removing table inet %s: %s", NF_TABLE, err);
@@ -680,7 +739,7 @@ vcrd_stop(struct vcrd *d)
 		TAILQ_REMOVE(&d->services, s, entry);
 		svc_free(s);
 	}
-	chk_http_free(d->http);
+	curl_ev_free(d->http);
 	nf_close(d->nf);
 	conf_free(d->conf);
 	d->conf = NULL;

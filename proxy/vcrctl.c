@@ -117,7 +117,7 @@ print_side(struct json_object *svc, const char *side)
 static void
 print_status(struct json_object *root)
 {
-	struct json_object *arr, *s;
+	struct json_object *arr, *s, *r;
 
 	if (!json_object_object_get_ex(root, "services", &arr))
 		return;
@@ -130,6 +130,15 @@ print_status(struct json_object *root)
 		    str(s, "since"));
 		print_side(s, "primary");
 		print_side(s, "standby");
+		if (json_object_object_get_ex(s, "primary_vm", &r))
+			printf("  vm       %s/%s: %s (fencing %s; libvirt %s)\n", str(r, "libvirt"),
+			    str(r, "domain"), str(r, "domain_state"), str(r, "fencing"),
+			    str(r, "connection"));
+		if (json_object_object_get_ex(s, "standby_container", &r))
+			printf("  %-8s %s/%s %s: %s\n",
+			    json_object_get_boolean(json_object_object_get(r, "degraded")) ?
+			    "DEGRADED" : "container", str(r, "lxd"), str(r, "instance"),
+			    str(r, "kind"), str(r, "status"));
 		if (str(s, "alert")[0])
 			printf("  ALERT    %s\n", str(s, "alert"));
 	}

@@ -1,7 +1,7 @@
 # tests/deps.sh: the Debian 12 packages the build, the tests, the
 # demonstration and the benchmarks need. install_deps [extra packages]
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
-	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev"
+	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev libvirt-dev"
 TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-rt-14-dev nginx-light"
 
 install_deps() {

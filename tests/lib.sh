@@ -27,6 +27,7 @@ PRIMARY=198.18.1.2
 STANDBY=198.18.2.2
 PIDS=()
 VCRD_PID=
+CLEANUP_HOOKS=()	# functions cleanup calls first (the testbed's VMs and containers)
 
 log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
 fail() {
@@ -45,6 +46,7 @@ need_root() {
 cleanup() {
 	set +e
 	[ -n "$VCRD_PID" ] && kill "$VCRD_PID" 2>/dev/null && wait "$VCRD_PID" 2>/dev/null
+	for h in "${CLEANUP_HOOKS[@]}"; do "$h"; done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for ns in $NS_C $NS_V $NS_P $NS_S; do ip netns del "$ns" 2>/dev/null; done

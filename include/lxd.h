@@ -1,0 +1,42 @@
+/*
+ * lxd.h: a small LXD (and Incus) REST client on the event loop: libcurl
+ * multi through curl_ev, over LXD's unix socket or HTTPS with a client
+ * certificate. Errors are LXD's own words.
+ */
+#ifndef LXD_H
+#define LXD_H
+
+#include "conf-t.h"
+
+struct curl_ev;
+struct lxd;
+struct lxd_req;
+
+struct lxd_result {
+	int		ok;
+	char		status[32];	/* instance status: "Running", "Stopped", ... */
+	char		error[200];	/* !ok: what LXD (or the transport) said */
+	unsigned	took_ms;
+};
+
+/* Called once per request, unless it was cancelled. */
+typedef void (*lxd_cb)(void *arg, const struct lxd_result *r);
+
+/* conf is copied. */
+struct lxd	*lxd_new(struct curl_ev *cev, const struct lxd_conf *conf);
+/* Cancels every request still running, without callbacks. */
+void		 lxd_free(struct lxd *l);
+const char	*lxd_name(const struct lxd *l);
+
+/* GET /1.0/instances/NAME: exists? running? */
+struct lxd_req	*lxd_instance_state(struct lxd *l, const char *instance, lxd_cb cb, void *arg);
+/*
+ * PUT /1.0/instances/NAME/state {"action":"start"}, then the operation is
+ * awaited (/1.0/operations/ID/wait) up to timeout_s. An instance already
+ * running counts as started.
+ */
+struct lxd_req	*lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s,
+		    lxd_cb cb, void *arg);
+void		 lxd_cancel(struct lxd_req *r);
+
+#endif

@@ -1,0 +1,434 @@
+/*
+ * svc_rec.c: the services' recovery steps, between the decision
+ * (decide.c) and the recovery module (recovery/lxd.c, recovery/virt.c).
+ *
+ *   EV_FENCE          virDomainDestroy on the primary's domain (worker
+ *                     thread), bounded by FENCE_TIMEOUT_MS; the answer is
+ *                     reported as CMD_FENCED or CMD_FENCE_FAILED.
+ *   EV_START_STANDBY  the cold container is started through LXD; its check
+ *                     polls fast until the service answers. A failed start
+ *                     is reported as CMD_START_FAILED.
+ *   lifecycle events  a primary whose domain stopped or crashed is down at
+ *                     once, without waiting for the probes.
+ * Every step, its duration and its failure (in LXD's or libvirt's words)
+ * is an event in vcrctl events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "vcr.h"
+#include "check.h"
+#include "conf.h"
+#include "events.h"
+#include "lxd.h"
+#include "svc.h"
+#include "virt.h"
+
+#define FENCE_TIMEOUT_MS	10000
+#define REFRESH_MS		5000	/* how often the standby container is looked at */
+#define RETRY_MS		10000	/* after a failed recovery */
+#define FAST_CHECK_MS		50	/* a cold standby's checks while it starts */
+
+static struct lxd *
+find_lxd(struct vcrd *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nlxds; i++)
+		if (strcmp(lxd_name(d->lxds[i]), name) == 0)
+			return d->lxds[i];
+	return NULL;
+}
+
+static struct virt *
+find_virt(struct vcrd *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nvirts; i++)
+		if (strcmp(virt_name(d->virts[i]), name) == 0)
+			return d->virts[i];
+	return NULL;
+}
+
+void
+rec_policy(const struct svc *s, struct dec_policy *pol)
+{
+	const struct rec_conf *rc = &s->conf->rec;
+
+	pol->fence = rc->fence && s->rec.virt != NULL;
+	pol->fence_proceed = rc->fence_proceed;
+	pol->standby_cold = rc->cold && s->rec.lxd != NULL;
+	pol->standby_startable = s->rec.startable;
+	pol->start_timeout_ms = rc->start_timeout_ms;
+	pol->retry_ms = RETRY_MS;
+}
+
+/* ---- libvirt: lifecycle events ---- */
+
+static void
+virt_event(struct virt *v, const struct virt_event *ev, void *arg)
+{
+	struct vcrd *d = arg;
+	struct svc *s;
+
+	TAILQ_FOREACH(s, &d->services, entry) {
+		if (s->rec.virt != v || strcmp(s->conf->rec.vm, ev->domain) != 0)
+			continue;
+		snprintf(s->rec.vm, sizeof(s->rec.vm), "%s", ev->what);
+		events_add(s->conf->name, "libvirt", "domain %s %s", ev->domain, ev->what);
+		if (ev->down)
+			svc_mark_down(s, SIDE_PRIMARY, ev->what[0] == 'c' ?
+			    "libvirt: domain crashed" : "libvirt: domain stopped");
+		else if (ev->up && s->side[SIDE_PRIMARY].chk)
+			chk_now(s->side[SIDE_PRIMARY].chk);
+	}
+}
+
+static void
+vm_state_done(void *arg, int ok, const char *text, unsigned took_ms)
+{
+	struct svc *s = arg;
+
+	snprintf(s->rec.vm, sizeof(s->rec.vm), "%s%s", ok ? "" : "unknown: ", text);
+	if (!ok)
+		events_add(s->conf->name, "alert", "primary-vm %s/%s: %s",
+		    s->conf->rec.vm_conn, s->conf->rec.vm, text);
+}
+
+/* ---- fencing ---- */
+
+static void
+fence_done(void *arg, int ok, const char *text, unsigned took_ms)
+{
+	struct svc *s = arg;
+
+	if (s->dec.state != ST_FENCING)
+		return;		/* given up on (timeout): too late to count */
+	if (s->rec.fence_timer)
+		evtimer_del(s->rec.fence_timer);
+	s->rec.fence_ms = (unsigned)((now_us() - s->rec.t0_us) / 1000);
+	if (ok) {
+		s->rec.fenced = 1;
+		snprintf(s->rec.vm, sizeof(s->rec.vm), "shut off (fenced)");
+		events_add(s->conf->name, "recovery", "step=fence domain=%s result=ok (%s) "
+		    "took_ms=%u", s->conf->rec.vm, text, took_ms);
+		svc_evaluate(s, CMD_FENCED);
+	} else {
+		events_add(s->conf->name, "alert", "step=fence domain=%s result=failed "
+		    "error=\"%s\" took_ms=%u policy=%s", s->conf->rec.vm, text, took_ms,
+		    s->conf->rec.fence_proceed ? "proceed" : "refuse");
+		svc_evaluate(s, CMD_FENCE_FAILED);
+	}
+}
+
+static void
+fence_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+
+	if (s->dec.state != ST_FENCING)
+		return;
+	virt_forget(s->rec.virt, s);
+	events_add(s->conf->name, "alert", "step=fence domain=%s result=failed error=\"no "
+	    "answer from libvirt in %u ms\" policy=%s", s->conf->rec.vm, FENCE_TIMEOUT_MS,
+	    s->conf->rec.fence_proceed ? "proceed" : "refuse");
+	svc_evaluate(s, CMD_FENCE_FAILED);
+}
+
+void
+rec_fence(struct svc *s)
+{
+	struct timeval tv = { FENCE_TIMEOUT_MS / 1000, (FENCE_TIMEOUT_MS % 1000) * 1000 };
+	char st[300];
+
+	if (s->rec.t0_us == 0)
+		s->rec.t0_us = now_us();
+	s->rec.fenced = 0;
+	virt_status(s->rec.virt, st, sizeof(st));
+	events_add(s->conf->name, "recovery", "step=fence domain=%s libvirt=%s (%s)",
+	    s->conf->rec.vm, s->conf->rec.vm_conn, st);
+	if (s->rec.fence_timer == NULL)
+		s->rec.fence_timer = evtimer_new(s->d->base, fence_timeout_cb, s);
+	evtimer_add(s->rec.fence_timer, &tv);
+	if (virt_destroy(s->rec.virt, s->conf->rec.vm, fence_done, s) == -1) {
+		evtimer_del(s->rec.fence_timer);
+		events_add(s->conf->name, "alert", "step=fence result=failed error=\"out of memory\"");
+		svc_evaluate(s, CMD_FENCE_FAILED);
+	}
+}
+
+/* ---- LXD: the standby container ---- */
+
+static void refresh_container(struct svc *s);
+
+static void
+start_done(void *arg, const struct lxd_result *r)
+{
+	struct svc *s = arg;
+
+	s->rec.req = NULL;
+	if (s->rec.t0_us)	/* a recovery's start, not a warm standby's at boot */
+		s->rec.start_ms = (unsigned)((now_us() - s->rec.t0_us) / 1000);
+	if (r->ok) {
+		snprintf(s->rec.container, sizeof(s->rec.container), "Running");
+		events_add(s->conf->name, "recovery", "step=start container=%s/%s result=ok "
+		    "took_ms=%u", s->conf->rec.lxd, s->conf->rec.container, r->took_ms);
+		if (s->side[SIDE_STANDBY].chk)
+			chk_now(s->side[SIDE_STANDBY].chk);
+		return;
+	}
+	snprintf(s->rec.container, sizeof(s->rec.container), "start failed: %s", r->error);
+	events_add(s->conf->name, "alert", "step=start container=%s/%s result=failed "
+	    "error=\"%s\" took_ms=%u", s->conf->rec.lxd, s->conf->rec.container, r->error,
+	    r->took_ms);
+	if (s->side[SIDE_STANDBY].chk)
+		chk_fast(s->side[SIDE_STANDBY].chk, 0);
+	svc_evaluate(s, CMD_START_FAILED);
+}
+
+void
+rec_start_standby(struct svc *s)
+{
+	struct target_view *tv = &s->side[SIDE_STANDBY];
+	unsigned timeout_s = (s->conf->rec.start_timeout_ms + 999) / 1000;
+
+	if (s->rec.t0_us == 0)
+		s->rec.t0_us = now_us();
+	events_add(s->conf->name, "recovery", "step=start container=%s/%s timeout_ms=%u",
+	    s->conf->rec.lxd, s->conf->rec.container, s->conf->rec.start_timeout_ms);
+	lxd_cancel(s->rec.req);
+	s->rec.req = lxd_instance_start(s->rec.lxd, s->conf->rec.container, timeout_s,
+	    start_done, s);
+	if (s->rec.req == NULL) {
+		events_add(s->conf->name, "alert", "step=start result=failed error=\"cannot "
+		    "send the request\"");
+		svc_evaluate(s, CMD_START_FAILED);
+		return;
+	}
+	/* A fresh start: its first good answer counts, and it is looked at often. */
+	memset(&tv->ctr, 0, sizeof(tv->ctr));
+	if (tv->chk)
+		chk_fast(tv->chk, FAST_CHECK_MS);
+}
+
+static void
+look_done(void *arg, const struct lxd_result *r)
+{
+	struct svc *s = arg;
+	int was = s->rec.degraded;
+
+	s->rec.req = NULL;
+	if (r->ok) {
+		snprintf(s->rec.container, sizeof(s->rec.container), "%s", r->status);
+		s->rec.startable = 1;
+		s->rec.degraded = 0;
+		if (was)
+			events_add(s->conf->name, "recovery", "standby container %s/%s usable "
+			    "again (%s)", s->conf->rec.lxd, s->conf->rec.container, r->status);
+		/* A warm standby must run: vcrd starts it when it finds it stopped. */
+		if (!s->conf->rec.cold && strcmp(r->status, "Stopped") == 0 &&
+		    s->dec.active == SIDE_PRIMARY) {
+			events_add(s->conf->name, "recovery", "warm standby %s/%s is stopped: "
+			    "starting it", s->conf->rec.lxd, s->conf->rec.container);
+			s->rec.req = lxd_instance_start(s->rec.lxd, s->conf->rec.container,
+			    (s->conf->rec.start_timeout_ms + 999) / 1000, start_done, s);
+		}
+		return;
+	}
+	snprintf(s->rec.container, sizeof(s->rec.container), "%s", r->error);
+	s->rec.startable = 0;
+	s->rec.degraded = 1;
+	if (!was)
+		events_add(s->conf->name, "alert", "standby container %s/%s not usable: %s",
+		    s->conf->rec.lxd, s->conf->rec.container, r->error);
+}
+
+static void
+refresh_container(struct svc *s)
+{
+	if (s->rec.req)
+		return;		/* a start is running: it will tell */
+	s->rec.req = lxd_instance_state(s->rec.lxd, s->conf->rec.container, look_done, s);
+}
+
+static void
+refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+	struct timeval tv = { REFRESH_MS / 1000, (REFRESH_MS % 1000) * 1000 };
+
+	refresh_container(s);
+	evtimer_add(s->rec.refresh, &tv);
+}
+
+void
+rec_cutover_text(struct svc *s, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (s->rec.t0_us == 0)
+		return;
+	snprintf(buf, len, " recovery_ms=%u fenced=%s%s", (unsigned)((now_us() -
+	    s->rec.t0_us) / 1000), s->rec.fenced ? "yes" : "no", "");
+	if (s->rec.start_ms)
+		snprintf(buf + strlen(buf), len - strlen(buf), " container_started_ms=%u",
+		    s->rec.start_ms);
+	s->rec.t0_us = 0;
+	s->rec.start_ms = s->rec.fence_ms = 0;
+	if (s->side[SIDE_STANDBY].chk)
+		chk_fast(s->side[SIDE_STANDBY].chk, 0);
+}
+
+/* ---- wiring ---- */
+
+void
+rec_attach(struct vcrd *d, struct svc *s)
+{
+	const struct rec_conf *rc = &s->conf->rec;
+
+	s->rec.virt = rc->vm_conn[0] ? find_virt(d, rc->vm_conn) : NULL;
+	s->rec.lxd = rc->lxd[0] ? find_lxd(d, rc->lxd) : NULL;
+	if (s->rec.virt && s->rec.vm[0] == '\0') {
+		snprintf(s->rec.vm, sizeof(s->rec.vm), "not looked at yet");
+		virt_domain_state(s->rec.virt, rc->vm, vm_state_done, s);
+	}
+	if (s->rec.lxd && s->rec.refresh == NULL) {
+		snprintf(s->rec.container, sizeof(s->rec.container), "not looked at yet");
+		s->rec.refresh = evtimer_new(d->base, refresh_cb, s);
+		refresh_cb(-1, 0, s);
+	}
+}
+
+void
+rec_detach(struct svc *s)
+{
+	if (s->rec.req) {
+		lxd_cancel(s->rec.req);
+		s->rec.req = NULL;
+	}
+	if (s->rec.refresh) {
+		event_free(s->rec.refresh);
+		s->rec.refresh = NULL;
+	}
+	if (s->rec.fence_timer) {
+		event_free(s->rec.fence_timer);
+		s->rec.fence_timer = NULL;
+	}
+	virt_forget(s->rec.virt, s);
+	s->rec.lxd = NULL;
+	s->rec.virt = NULL;
+}
+
+static int
+open_all(struct vcrd *d, struct vcr_conf *conf, struct lxd ***lxds, unsigned *nl,
+    struct virt ***virts, unsigned *nv, char *err, size_t errlen)
+{
+	struct lxd_conf *lc;
+	struct virt_conf *vc;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(lc, &conf->lxds, entry)
+		n++;
+	*lxds = calloc(n ? n : 1, sizeof(**lxds));
+	n = 0;
+	TAILQ_FOREACH(vc, &conf->virts, entry)
+		n++;
+	*virts = calloc(n ? n : 1, sizeof(**virts));
+	if (*lxds == NULL || *virts == NULL)
+		goto oom;
+	*nl = *nv = 0;
+	TAILQ_FOREACH(lc, &conf->lxds, entry)
+		if (((*lxds)[(*nl)++] = lxd_new(d->http, lc)) == NULL)
+			goto oom;
+	if (!TAILQ_EMPTY(&conf->virts) && virt_init(err, errlen) == -1)
+		return -1;
+	TAILQ_FOREACH(vc, &conf->virts, entry)
+		if (((*virts)[(*nv)++] = virt_new(d->base, vc, virt_event, d)) == NULL)
+			goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "recovery: out of memory");
+	return -1;
+}
+
+int
+rec_open(struct vcrd *d, char *err, size_t errlen)
+{
+	return open_all(d, d->conf, &d->lxds, &d->nlxds, &d->virts, &d->nvirts, err, errlen);
+}
+
+static void
+free_all(struct lxd **lxds, unsigned nl, struct virt **virts, unsigned nv)
+{
+	for (unsigned i = 0; i < nl; i++)
+		lxd_free(lxds[i]);
+	for (unsigned i = 0; i < nv; i++)
+		virt_free(virts[i]);
+	free(lxds);
+	free(virts);
+}
+
+void
+rec_close(struct vcrd *d)
+{
+	struct svc *s;
+
+	TAILQ_FOREACH(s, &d->services, entry)
+		rec_detach(s);
+	free_all(d->lxds, d->nlxds, d->virts, d->nvirts);
+	d->lxds = NULL;
+	d->virts = NULL;
+	d->nlxds = d->nvirts = 0;
+}
+
+/*
+ * Reload: connections are made again from the new file (cheap: LXD has no
+ * connection state, libvirt reconnects in the background) and every
+ * service is attached again; a recovery in progress goes on.
+ */
+int
+rec_reload(struct vcrd *d, char *err, size_t errlen)
+{
+	struct lxd **lxds;
+	struct virt **virts;
+	unsigned nl, nv;
+	struct svc *s;
+
+	if (open_all(d, d->conf, &lxds, &nl, &virts, &nv, err, errlen) == -1)
+		return -1;
+	TAILQ_FOREACH(s, &d->services, entry) {
+		int fencing = s->dec.state == ST_FENCING, starting = s->dec.state == ST_STARTING;
+		rec_detach(s);
+		s->rec.vm[0] = '\0';
+		if (fencing || starting)
+			events_add(s->conf->name, "recovery", "reload changed the recovery "
+			    "connections: the step in progress is tried again");
+		if (fencing)
+			svc_evaluate(s, CMD_FENCE_FAILED);	/* asked again by the retry */
+		if (starting)
+			svc_evaluate(s, CMD_START_FAILED);
+	}
+	free_all(d->lxds, d->nlxds, d->virts, d->nvirts);
+	d->lxds = lxds;
+	d->nlxds = nl;
+	d->virts = virts;
+	d->nvirts = nv;
+	return 0;
+}
+
+int
+rec_lists_equal(const struct vcr_conf *a, const struct vcr_conf *b)
+{
+	const struct lxd_conf *la = TAILQ_FIRST(&a->lxds), *lb = TAILQ_FIRST(&b->lxds);
+	const struct virt_conf *va = TAILQ_FIRST(&a->virts), *vb = TAILQ_FIRST(&b->virts);
+
+	for (; la && lb; la = TAILQ_NEXT(la, entry), lb = TAILQ_NEXT(lb, entry))
+		if (strcmp(la->name, lb->name) || strcmp(la->url, lb->url) ||
+		    strcmp(la->client_cert, lb->client_cert) ||
+		    strcmp(la->client_key, lb->client_key) ||
+		    strcmp(la->server_cert, lb->server_cert))
+			return 0;
+	for (; va && vb; va = TAILQ_NEXT(va, entry), vb = TAILQ_NEXT(vb, entry))
+		if (strcmp(va->name, vb->name) || strcmp(va->uri, vb->uri))
+			return 0;
+	return la == NULL && lb == NULL && va == NULL && vb == NULL;
+}

@@ -1,0 +1,197 @@
+# tests/testbed/lib.sh: real VMs (libvirt, qemu without KVM) and real LXD
+# containers for the recovery tests, the demonstration and the benchmarks.
+# Source after tests/lib.sh. Everything made here carries the run's ID and
+# is removed by tb_cleanup (called from lib.sh's cleanup through CLEANUP_HOOKS).
+#
+#   bridge vcrtb$ID 198.18.8.1/24 (host) --- VMs and containers
+#   vcrd's namespace reaches it through a veth: 198.18.9.1 (vcr) - 198.18.9.2 (host)
+
+TB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TB_BR=vcrtb$ID
+TB_NET=198.18.8
+VIRSH="virsh -q -c qemu:///system"
+TB_DOMAINS=()
+TB_CONTAINERS=()
+
+# Starts what the testbed needs and is not running (no systemd here).
+tb_services() {
+	if ! lxc info >/dev/null 2>&1; then
+		(setsid lxd --group root >/var/log/vcr-lxd.log 2>&1 &)
+		timeout 120 lxd waitready || { echo "lxd did not start" >&2; return 1; }
+	fi
+	if ! lxc storage show default >/dev/null 2>&1; then
+		lxd init --preseed <<-'PRESEED'
+		config:
+		  images.auto_update_interval: "0"
+		storage_pools:
+		- name: default
+		  driver: dir
+		profiles:
+		- name: default
+		  devices:
+		    root:
+		      path: /
+		      pool: default
+		      type: disk
+		PRESEED
+	fi
+	tb_libvirtd
+}
+
+tb_libvirtd() {
+	pgrep -x virtlogd >/dev/null || virtlogd -d
+	if ! $VIRSH version >/dev/null 2>&1; then
+		pgrep -x libvirtd >/dev/null || libvirtd -d
+		for _ in $(seq 100); do $VIRSH version >/dev/null 2>&1 && break; sleep 0.1; done
+	fi
+	$VIRSH version >/dev/null 2>&1 || { echo "libvirtd did not start" >&2; return 1; }
+}
+
+tb_image() {
+	TB_IMG=$(bash "$TB_DIR/image.sh") || return 1
+}
+
+# The bridge in the host namespace, and vcrd's namespace joined to it.
+tb_net() {
+	chmod 0755 "$WORK"	# qemu runs as libvirt-qemu and opens files in it
+	ip link add "$TB_BR" type bridge
+	ip addr add "$TB_NET.1/24" dev "$TB_BR"
+	ip link set "$TB_BR" up
+	ip link add "tb$ID" type veth peer name "tbv$ID" netns "$NS_V"
+	ip link set "tb$ID" master "$TB_BR" up
+	ip -n "$NS_V" addr add "$TB_NET.254/24" dev "tbv$ID"
+	ip -n "$NS_V" link set "tbv$ID" up
+}
+
+# tb_vm NAME ADDR [MEMORY_MB]: defines and starts a VM booting the image
+# from a copy-on-write overlay, with ADDR on the bridge.
+tb_vm() {
+	local name=$1 addr=$2 mem=${3:-384} disk=$WORK/$1.qcow2
+	qemu-img create -q -f qcow2 -F raw -b "$TB_IMG/disk.raw" "$disk"
+	cat > "$WORK/$name.xml" <<-XML
+	<domain type='qemu'>
+	  <name>$name</name>
+	  <memory unit='MiB'>$mem</memory>
+	  <vcpu>1</vcpu>
+	  <os>
+	    <type arch='x86_64' machine='pc'>hvm</type>
+	    <kernel>$TB_IMG/vmlinuz</kernel>
+	    <initrd>$TB_IMG/initrd.img</initrd>
+	    <cmdline>root=/dev/vda rw console=ttyS0 net.ifnames=0 quiet systemd.hostname=$name vcr.addr=$addr/24 vcr.gw=$TB_NET.1</cmdline>
+	  </os>
+	  <features><tcg><tb-cache unit='MiB'>${TB_TCG_CACHE_MB:-128}</tb-cache></tcg></features>
+	  <on_crash>destroy</on_crash>
+	  <devices>
+	    <disk type='file' device='disk'>
+	      <driver name='qemu' type='qcow2'/>
+	      <source file='$disk'/>
+	      <target dev='vda' bus='virtio'/>
+	    </disk>
+	    <interface type='bridge'>
+	      <source bridge='$TB_BR'/>
+	      <model type='virtio'/>
+	    </interface>
+	    <serial type='file'><source path='$WORK/$name.console'/></serial>
+	  </devices>
+	</domain>
+	XML
+	$VIRSH define "$WORK/$name.xml" >/dev/null
+	TB_DOMAINS+=("$name")
+	$VIRSH start "$name" >/dev/null
+}
+
+# tb_container NAME ADDR [warm|cold]: an LXD container from the same image
+# (source none, the image's tree copied in), ADDR on the bridge.
+tb_container() {
+	local name=$1 addr=$2 kind=${3:-warm}
+	lxc init --empty "$name" -c security.privileged=false >/dev/null
+	TB_CONTAINERS+=("$name")
+	lxc config device add "$name" eth0 nic nictype=bridged parent="$TB_BR" name=eth0 >/dev/null
+	local root=/var/lib/lxd/storage-pools/default/containers/$name/rootfs
+	mkdir -p "$root"
+	rsync -aHAX --numeric-ids --exclude=/boot/ --exclude='/lib/modules/' \
+		"$TB_IMG/rootfs/" "$root/"
+	echo "$addr/24 $TB_NET.1" > "$root/etc/vcr-net"
+	[ "$kind" = cold ] || lxc start "$name" >/dev/null 2>&1
+}
+
+# tb_wait_http ADDR [SECONDS]: until http://ADDR/ answers (from vcrd's namespace).
+tb_wait_http() {
+	local i
+	for i in $(seq $((${2:-120} * 5))); do
+		ip netns exec "$NS_V" curl -s -m 1 -o /dev/null "http://$1/healthz" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+tb_cleanup() {
+	set +e
+	for d in "${TB_DOMAINS[@]}"; do
+		$VIRSH destroy "$d" >/dev/null 2>&1
+		$VIRSH undefine "$d" >/dev/null 2>&1
+	done
+	for c in "${TB_CONTAINERS[@]}"; do lxc delete -f "$c" >/dev/null 2>&1; done
+	ip link del "$TB_BR" 2>/dev/null
+	ip link del "tb$ID" 2>/dev/null
+}
+
+# tb_scene: lib.sh's namespaces, the testbed's services, image and bridge.
+# The VMs and containers are made by the test (tb_vm, tb_container).
+tb_scene() {
+	need_root
+	for t in lxd lxc virsh qemu-img mmdebstrap; do
+		command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+	done
+	setup_net
+	CLEANUP_HOOKS+=(tb_cleanup)
+	tb_services || fail "testbed services"
+	tb_image || fail "testbed image"
+	tb_net
+}
+
+# tb_conf SERVICE-BLOCKS...: vcrd.conf with the testbed's lxd and libvirt.
+tb_conf() {
+	cat > "$CONF" <<EOC
+control-socket $SOCK
+state-dir $WORK/state
+metrics-listen 127.0.0.1:9107
+log-level info
+lxd local unix:/var/lib/lxd/unix.socket
+libvirt hv qemu:///system
+EOC
+	printf '%s\n' "$@" >> "$CONF"
+}
+
+# tb_service NAME FRONTEND_PORT VM VM_ADDR CONTAINER CT_ADDR warm|cold [extra lines]
+tb_service() {
+	local name=$1 port=$2 vm=$3 vma=$4 ct=$5 cta=$6 kind=$7; shift 7
+	cat <<EOS
+service $name {
+	frontend $FRONTEND:$port
+	primary $vma:80
+	primary-vm hv $vm
+	standby $cta:80
+	standby-container local $ct $kind
+	check http {
+		path /healthz
+		interval ${INTERVAL:-200ms}
+		timeout ${TIMEOUT:-150ms}	# a VM without KVM answers slowly now and then
+		fall ${FALL:-3}
+	}
+$([ $# -gt 0 ] && printf '\t%s\n' "$@")
+}
+EOS
+}
+
+tb_start_vcrd() {
+	ip netns exec $NS_V ${VCRD_WRAP:-} "$VCRD" -f "$CONF" "$@" >>"$LOG" 2>&1 &
+	VCRD_PID=$!
+	wait_for 5 "vcrd control socket" test -S "$SOCK"
+}
+
+# The VM's tap device on the testbed bridge.
+tb_tap() { $VIRSH domiflist "$1" | awk '{print $1}' | head -1; }
+
+# active_is SIDE [SERVICE]: for wait_for
+active_is() { [ "$(svc_field active "${2:-web}")" = "$1" ]; }
