@@ -103,7 +103,7 @@ struct svc_conf {
 	struct relay_conf relay;
 	struct rec_conf	rec;
 	int		vm_line, ct_line;	/* where primary-vm, standby-container are */
-	int		fence_set;		/* parsing: 1 refuse/proceed, -1 off */
+	int		fence_set, fence_line;	/* parsing: 1 refuse/proceed, -1 off */
 	int		failover_auto;
 	int		failback_auto;
 	unsigned	failback_hold_ms;

@@ -600,6 +600,7 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 			}
 			sc->ct_line = l;
 		} else if (strcmp(field, "fencing") == 0) {
+			sc->fence_line = l;
 			if (strcmp(ps->tok, "refuse") == 0)
 				sc->rec.fence_proceed = 0, sc->fence_set = 1;
 			else if (strcmp(ps->tok, "proceed") == 0)
@@ -658,7 +659,8 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	if (sc->fence_set == -1)
 		sc->rec.fence = 0;
 	else if (sc->fence_set == 1 && !sc->vm_line) {
-		perr(ps, line, "%sfield 'fencing' needs 'primary-vm' (the VM to power off)", ctx);
+		perr(ps, sc->fence_line, "%sfield 'fencing' needs 'primary-vm' (the VM to power off)",
+		    ctx);
 		return -1;
 	}
 	if (!have_fe || !have_pri || !have_sb) {

@@ -227,9 +227,15 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 		rec_start_standby(s);
 		return 0;
 	case EV_RECOVERY_FAILED:
+		/* Loud once; the retries that fail the same way are quieter. */
+		if (strcmp(s->alert, res.reason) == 0)
+			s->rec.retries++;
+		else
+			s->rec.retries = 0;
 		snprintf(s->alert, sizeof(s->alert), "%s", res.reason);
-		events_add(s->conf->name, "alert", "reason=\"%s\" primary=\"%s\" standby=\"%s\" "
-		    "container=\"%s\" retry_in_ms=%u", res.reason, s->side[SIDE_PRIMARY].last_reason,
+		events_add(s->conf->name, s->rec.retries ? "recovery" : "alert", "retries=%u reason=\"%s\" primary=\"%s\" standby=\"%s\" "
+		    "container=\"%s\" retry_in_ms=%u", s->rec.retries, res.reason,
+		    s->side[SIDE_PRIMARY].last_reason,
 		    s->side[SIDE_STANDBY].last_reason, s->rec.container, (unsigned)pol.retry_ms);
 		s->rec.t0_us = 0;
 		if (s->side[SIDE_STANDBY].chk)

@@ -114,7 +114,8 @@ fence_done(void *arg, int ok, const char *text, unsigned took_ms)
 		    "took_ms=%u", s->conf->rec.vm, text, took_ms);
 		svc_evaluate(s, CMD_FENCED);
 	} else {
-		events_add(s->conf->name, "alert", "step=fence domain=%s result=failed "
+		events_add(s->conf->name, s->alert[0] ? "recovery" : "alert",
+		    "step=fence domain=%s result=failed "
 		    "error=\"%s\" took_ms=%u policy=%s", s->conf->rec.vm, text, took_ms,
 		    s->conf->rec.fence_proceed ? "proceed" : "refuse");
 		svc_evaluate(s, CMD_FENCE_FAILED);
@@ -178,7 +179,8 @@ start_done(void *arg, const struct lxd_result *r)
 		return;
 	}
 	snprintf(s->rec.container, sizeof(s->rec.container), "start failed: %s", r->error);
-	events_add(s->conf->name, "alert", "step=start container=%s/%s result=failed "
+	events_add(s->conf->name, s->alert[0] ? "recovery" : "alert",
+	    "step=start container=%s/%s result=failed "
 	    "error=\"%s\" took_ms=%u", s->conf->rec.lxd, s->conf->rec.container, r->error,
 	    r->took_ms);
 	if (s->side[SIDE_STANDBY].chk)

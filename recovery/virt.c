@@ -265,7 +265,9 @@ run_job(struct virt *v, struct job *j)
 
 	pthread_mutex_unlock(&v->mu);
 	if ((dom = virDomainLookupByName(c, j->domain)) == NULL) {
-		last_error(j->text, sizeof(j->text));
+		char e[400];
+		last_error(e, sizeof(e));
+		snprintf(j->text, sizeof(j->text), "domain %s: %s", j->domain, e);
 		goto out;
 	}
 	if (j->kind == JOB_DESTROY) {

@@ -3,10 +3,14 @@
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
 	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev libvirt-dev"
 TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-rt-14-dev nginx-light"
+# The recovery testbed: real VMs (libvirt + qemu, no KVM needed), real LXD,
+# and mmdebstrap to build their Debian image.
+TESTBED_DEPS="lxd libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs rsync openssh-client openssh-server"
 
 install_deps() {
 	local missing
-	missing=$(for p in $BUILD_DEPS $TEST_DEPS "$@"; do
+	missing=$(for p in $BUILD_DEPS $TEST_DEPS $TESTBED_DEPS "$@"; do
 		dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 	if [ -n "$missing" ]; then
 		echo "== installing:" $missing

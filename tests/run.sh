@@ -21,6 +21,9 @@ echo "== build (-Werror, ASan + UBSan)"
 make clean >/dev/null
 make -j"$(nproc)" >/dev/null
 
+echo "== testbed image (built once, then cached under /var/cache/vcrecovery-testbed)"
+bash tests/testbed/image.sh
+
 echo "== make check"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1

@@ -46,7 +46,7 @@ mmdebstrap --variant=minbase --include="$(echo $PKGS | tr ' ' ,)" \
 	--customize-hook='chroot "$1" update-initramfs -u >/dev/null' \
 	--customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer systemd-timesyncd.service getty@tty1.service >/dev/null 2>&1 || true' \
 	--customize-hook='sed -i "s/^#\?UseDNS.*/UseDNS no/" "$1/etc/ssh/sshd_config"' \
-	--customize-hook='printf "server_tokens off;\n" > "$1/etc/nginx/conf.d/vcr.conf"' \
+	--customize-hook='printf "server_tokens off;\nadd_header X-Served-By \$hostname always;\n" > "$1/etc/nginx/conf.d/vcr.conf"' \
 	--customize-hook='echo "vcr-testbed page" > "$1/var/www/html/index.html"' \
 	--customize-hook='echo ok > "$1/var/www/html/healthz"' \
 	bookworm "$dir/rootfs" "$sources" >&2

@@ -41,7 +41,10 @@ tb_services() {
 tb_libvirtd() {
 	pgrep -x virtlogd >/dev/null || virtlogd -d
 	if ! $VIRSH version >/dev/null 2>&1; then
-		pgrep -x libvirtd >/dev/null || libvirtd -d
+		# One that is still shutting down holds its pid file: let it go.
+		for _ in $(seq 100); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
+		pkill -KILL -x libvirtd 2>/dev/null
+		libvirtd -d >>/var/log/vcr-libvirtd.log 2>&1
 		for _ in $(seq 100); do $VIRSH version >/dev/null 2>&1 && break; sleep 0.1; done
 	fi
 	$VIRSH version >/dev/null 2>&1 || { echo "libvirtd did not start" >&2; return 1; }
@@ -104,7 +107,7 @@ tb_vm() {
 # (source none, the image's tree copied in), ADDR on the bridge.
 tb_container() {
 	local name=$1 addr=$2 kind=${3:-warm}
-	lxc init --empty "$name" -c security.privileged=false >/dev/null
+	lxc init --empty "$name" -c security.privileged=false >/dev/null 2>&1
 	TB_CONTAINERS+=("$name")
 	lxc config device add "$name" eth0 nic nictype=bridged parent="$TB_BR" name=eth0 >/dev/null
 	local root=/var/lib/lxd/storage-pools/default/containers/$name/rootfs
@@ -127,6 +130,7 @@ tb_wait_http() {
 
 tb_cleanup() {
 	set +e
+	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it
 	for d in "${TB_DOMAINS[@]}"; do
 		$VIRSH destroy "$d" >/dev/null 2>&1
 		$VIRSH undefine "$d" >/dev/null 2>&1

@@ -124,6 +124,67 @@ test_good(void **state)
 	conf_free(c);
 }
 
+static const char recovery[] =
+    "lxd local unix:/var/lib/lxd/unix.socket\n"
+    "lxd remote https://198.18.0.5:8443 {\n"
+    "\tclient-cert /etc/vcrecovery/client.crt\n"
+    "\tclient-key /etc/vcrecovery/client.key\n"
+    "\tserver-cert /etc/vcrecovery/lxd.crt\n"
+    "}\n"
+    "libvirt hv1 qemu+ssh://hv1/system\n"
+    "service web {\n"
+    "\tfrontend 198.18.0.1:80\n"
+    "\tprimary 198.18.1.2:80\n"
+    "\tprimary-vm hv1 web-vm\n"
+    "\tstandby 198.18.2.2:80\n"
+    "\tstandby-container remote web-sb cold\n"
+    "\tfencing proceed\n"
+    "\tstart-timeout 10s\n"
+    "}\n"
+    "service db {\n"
+    "\tfrontend 198.18.0.1:5432\n"
+    "\tprimary 198.18.1.3:5432\n"
+    "\tprimary-vm hv1 db-vm\n"
+    "\tstandby 198.18.2.3:5432\n"
+    "\tstandby-container local db-sb warm\n"
+    "}\n";
+
+static void
+test_recovery(void **state)
+{
+	char err[512] = "";
+	struct vcr_conf *c = parse(recovery, err, sizeof(err));
+	struct lxd_conf *l;
+	struct svc_conf *s;
+
+	if (c == NULL)
+		print_error("%s\n", err);
+	assert_non_null(c);
+	l = TAILQ_FIRST(&c->lxds);
+	assert_string_equal(l->name, "local");
+	assert_string_equal(l->url, "unix:/var/lib/lxd/unix.socket");
+	l = TAILQ_NEXT(l, entry);
+	assert_string_equal(l->url, "https://198.18.0.5:8443");
+	assert_string_equal(l->client_key, "/etc/vcrecovery/client.key");
+	assert_string_equal(l->server_cert, "/etc/vcrecovery/lxd.crt");
+	assert_string_equal(TAILQ_FIRST(&c->virts)->uri, "qemu+ssh://hv1/system");
+	s = conf_find(c, "web");
+	assert_string_equal(s->rec.vm_conn, "hv1");
+	assert_string_equal(s->rec.vm, "web-vm");
+	assert_string_equal(s->rec.lxd, "remote");
+	assert_string_equal(s->rec.container, "web-sb");
+	assert_int_equal(s->rec.cold, 1);
+	assert_int_equal(s->rec.fence, 1);
+	assert_int_equal(s->rec.fence_proceed, 1);
+	assert_int_equal(s->rec.start_timeout_ms, 10000);
+	s = conf_find(c, "db");
+	assert_int_equal(s->rec.cold, 0);
+	assert_int_equal(s->rec.fence, 1);		/* default with primary-vm */
+	assert_int_equal(s->rec.fence_proceed, 0);	/* default refuse */
+	assert_int_equal(s->rec.start_timeout_ms, 30000);
+	conf_free(c);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -213,6 +274,37 @@ static const struct {
 	  "'localhost:80': expected an IPv4 address and port such as 127.0.0.1:9107, or off" },
 	{ "control-socket\n", "test.conf:1: field 'control-socket': missing value" },
 	{ "}\n", "test.conf:1: unexpected '}'" },
+	{ "lxd local tcp://198.18.0.5:8443\n", "test.conf:1: lxd 'local': field 'url': bad value "
+	  "'tcp://198.18.0.5:8443': expected unix:/var/lib/lxd/unix.socket or https://HOST:8443" },
+	{ "lxd remote https://198.18.0.5:8443\n", "test.conf:1: lxd 'remote': an https:// URL needs "
+	  "client-cert and client-key (LXD trusts clients by certificate)" },
+	{ "lxd local unix:/var/lib/lxd/unix.socket {\n client-cert /etc/c.pem\n}\n",
+	  "test.conf:1: lxd 'local': certificates are for an https:// URL, not "
+	  "unix:/var/lib/lxd/unix.socket" },
+	{ "lxd r https://h:8443 {\n client-cert c.pem\n}\n", "test.conf:2: lxd 'r': field "
+	  "'client-cert': bad value 'c.pem': expected an absolute path of at most 255 bytes" },
+	{ "lxd a unix:/s\nlxd a unix:/t\n", "test.conf:2: lxd 'a' is already defined at line 1" },
+	{ "libvirt hv qemu\n", "test.conf:1: libvirt 'hv': field 'uri': bad value 'qemu': expected "
+	  "a libvirt URI such as qemu:///system or qemu+ssh://host/system" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " primary-vm hv\n}\n", "test.conf:5: service 'web': field 'primary-vm': bad value '': "
+	  "expected a domain name after the connection name, such as 'primary-vm hv1 web-vm'" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " primary-vm hv web\n}\n", "test.conf:5: service 'web': field 'primary-vm': no "
+	  "'libvirt hv URI' line in the file" },
+	{ "lxd l unix:/s\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l web-sb lukewarm\n}\n", "test.conf:6: "
+	  "service 'web': field 'standby-container': bad value 'lukewarm': expected warm or cold "
+	  "after the instance name" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container nope web-sb cold\n}\n", "test.conf:5: service 'web': field "
+	  "'standby-container': no 'lxd nope URL' line in the file" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " fencing proceed\n}\n", "test.conf:5: service 'web': field 'fencing' needs "
+	  "'primary-vm' (the VM to power off)" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " fencing maybe\n}\n", "test.conf:5: service 'web': field 'fencing': bad value "
+	  "'maybe': expected refuse (no cut-over when fencing fails), proceed, or off" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " start-timeout 5ms\n}\n", "test.conf:5: service 'web': field 'start-timeout': bad "
+	  "value '5ms': expected a duration of at least 100ms, such as 30s" },
+	{ "lxd l unix:/s\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n}\nservice b {\n frontend 198.18.0.1:81\n"
+	  " primary 198.18.1.3:80\n standby 198.18.2.3:80\n standby-container l sb cold\n}\n",
+	  "test.conf:12: service 'b': field 'standby-container': l/sb is already the standby of "
+	  "service 'web' (line 2)" },
 };
 
 static void
@@ -284,6 +376,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_recovery),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_missing_file),

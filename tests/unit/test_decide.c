@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "decide.h"
@@ -290,6 +291,201 @@ test_restart_on_standby(void **state)
 	assert_int_equal(m.cutovers, 0);
 }
 
+
+/* ---- recovery: fencing and cold standbys ---- */
+
+static void
+sim_rec(struct sim *m, int fence, int proceed, int cold)
+{
+	sim_init(m, 1, 0, 0);
+	m->pol.fence = fence;
+	m->pol.fence_proceed = proceed;
+	m->pol.standby_cold = cold;
+	m->pol.standby_startable = cold;
+	m->pol.start_timeout_ms = 5000;
+	m->pol.retry_ms = 10000;
+}
+
+static struct dec_result
+sim_report(struct sim *m, enum dec_cmd cmd)
+{
+	struct dec_result r;
+
+	dec_step(&m->pol, &m->st, &m->p, &m->s, cmd, m->now, &r);
+	if (r.event == EV_CUTOVER)
+		m->cutovers++;
+	return r;
+}
+
+static void
+test_fence_then_switch(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 0, 0);
+	sim_both(&m, 1, 1, 2);
+	sim_check(&m, SIDE_PRIMARY, 0);
+	sim_check(&m, SIDE_PRIMARY, 0);
+	r = sim_check(&m, SIDE_PRIMARY, 0);
+	assert_int_equal(r.event, EV_FENCE);
+	assert_int_equal(m.st.state, ST_FENCING);
+	/* While fencing, checks change nothing, whatever they say. */
+	sim_both(&m, 0, 1, 5);
+	sim_both(&m, 1, 1, 5);
+	assert_int_equal(m.st.state, ST_FENCING);
+	assert_int_equal(m.cutovers, 0);
+	r = sim_report(&m, CMD_FENCED);
+	assert_int_equal(r.event, EV_CUTOVER);
+	assert_int_equal(r.to, SIDE_STANDBY);
+	assert_string_equal(r.reason, "primary down, fenced");
+	/* A late, duplicate report does nothing. */
+	r = sim_report(&m, CMD_FENCED);
+	assert_int_equal(r.event, EV_NONE);
+	assert_int_equal(m.cutovers, 1);
+}
+
+static void
+test_fence_failed_refuse_then_retry(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 0, 0);
+	sim_both(&m, 1, 1, 2);
+	sim_both(&m, 0, 1, 3);
+	assert_int_equal(m.st.state, ST_FENCING);
+	r = sim_report(&m, CMD_FENCE_FAILED);
+	assert_int_equal(r.event, EV_RECOVERY_FAILED);
+	assert_int_equal(m.st.state, ST_RECOVERY_FAILED);
+	assert_int_equal(m.st.active, SIDE_PRIMARY);
+	/* No retry before retry_ms (checks every 100 ms: 45 pairs = 9 s). */
+	for (int i = 0; i < 45; i++) {
+		sim_check(&m, SIDE_PRIMARY, 0);
+		r = sim_check(&m, SIDE_STANDBY, 1);
+		assert_int_not_equal(r.event, EV_FENCE);
+	}
+	sim_both(&m, 0, 1, 6);
+	assert_int_equal(m.st.state, ST_FENCING);	/* retried */
+	r = sim_report(&m, CMD_FENCED);
+	assert_int_equal(r.event, EV_CUTOVER);
+	assert_int_equal(m.cutovers, 1);
+}
+
+static void
+test_fence_failed_primary_back(void **state)
+{
+	struct sim m;
+
+	sim_rec(&m, 1, 0, 0);
+	sim_both(&m, 1, 1, 2);
+	sim_both(&m, 0, 1, 3);
+	sim_report(&m, CMD_FENCE_FAILED);
+	/* The split heals: the primary is up again, the recovery is given up. */
+	sim_both(&m, 1, 1, 2);
+	assert_int_equal(m.st.state, ST_PRIMARY_ACTIVE);
+	sim_both(&m, 1, 1, 200);
+	assert_int_equal(m.cutovers, 0);
+}
+
+static void
+test_fence_failed_proceed(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 1, 0);
+	sim_both(&m, 1, 1, 2);
+	sim_both(&m, 0, 1, 3);
+	r = sim_report(&m, CMD_FENCE_FAILED);
+	assert_int_equal(r.event, EV_CUTOVER);
+	assert_string_equal(r.reason, "primary down, fencing failed, policy proceed");
+}
+
+static void
+test_cold_start_then_switch(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 0, 1);
+	sim_both(&m, 1, 0, 3);		/* cold: the standby does not answer */
+	sim_both(&m, 0, 0, 3);
+	assert_int_equal(m.st.state, ST_FENCING);
+	r = sim_report(&m, CMD_FENCED);
+	assert_int_equal(r.event, EV_START_STANDBY);
+	assert_int_equal(m.st.state, ST_STARTING);
+	sim_both(&m, 0, 0, 5);
+	assert_int_equal(m.st.state, ST_STARTING);
+	/* svc.c resets the standby's counters when it starts it. */
+	memset(&m.s, 0, sizeof(m.s));
+	r = sim_check(&m, SIDE_STANDBY, 1);
+	assert_int_equal(r.event, EV_CUTOVER);
+	assert_string_equal(r.reason, "cold standby started and answering");
+}
+
+static void
+test_cold_start_timeout(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+	int failed = 0;
+
+	sim_rec(&m, 0, 0, 1);
+	sim_both(&m, 1, 0, 3);
+	sim_both(&m, 0, 0, 2);
+	r = sim_check(&m, SIDE_PRIMARY, 0);
+	assert_int_equal(r.event, EV_START_STANDBY);	/* no fencing configured */
+	for (int i = 0; i < 30; i++) {		/* 6 s > start_timeout 5 s */
+		sim_check(&m, SIDE_PRIMARY, 0);
+		r = sim_check(&m, SIDE_STANDBY, 0);
+		if (r.event == EV_RECOVERY_FAILED)
+			failed++;
+	}
+	assert_int_equal(failed, 1);
+	assert_int_equal(m.st.state, ST_RECOVERY_FAILED);
+	assert_int_equal(m.cutovers, 0);
+}
+
+static void
+test_cold_not_startable(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 0, 1);
+	m.pol.standby_startable = 0;	/* LXD down or instance missing */
+	sim_both(&m, 1, 0, 3);
+	sim_both(&m, 0, 0, 2);
+	r = sim_check(&m, SIDE_PRIMARY, 0);
+	assert_int_equal(r.event, EV_STANDBY_UNAVAILABLE);
+	sim_both(&m, 0, 0, 20);
+	assert_int_equal(m.st.state, ST_PRIMARY_DOWN);
+	/* LXD back: the next check starts the recovery. */
+	m.pol.standby_startable = 1;
+	r = sim_check(&m, SIDE_PRIMARY, 0);
+	assert_int_equal(r.event, EV_FENCE);
+	r = sim_report(&m, CMD_START_FAILED);	/* a report for another step: ignored */
+	assert_int_equal(r.event, EV_NONE);
+	assert_int_equal(m.st.state, ST_FENCING);
+}
+
+static void
+test_planned_failover_no_fence(void **state)
+{
+	struct sim m;
+	struct dec_result r;
+
+	sim_rec(&m, 1, 0, 1);
+	sim_both(&m, 1, 0, 3);
+	/* The primary is fine: the operator's switch does not power it off. */
+	r = sim_report(&m, CMD_FAILOVER);
+	assert_int_equal(r.event, EV_START_STANDBY);
+	r = sim_report(&m, CMD_FAILOVER);
+	assert_int_equal(r.event, EV_REFUSED);
+	assert_string_equal(r.reason, "a recovery is starting the cold standby");
+}
+
 int
 main(void)
 {
@@ -306,6 +502,14 @@ main(void)
 		cmocka_unit_test(test_standby_dies_primary_up),
 		cmocka_unit_test(test_both_down_on_standby),
 		cmocka_unit_test(test_restart_on_standby),
+		cmocka_unit_test(test_fence_then_switch),
+		cmocka_unit_test(test_fence_failed_refuse_then_retry),
+		cmocka_unit_test(test_fence_failed_primary_back),
+		cmocka_unit_test(test_fence_failed_proceed),
+		cmocka_unit_test(test_cold_start_then_switch),
+		cmocka_unit_test(test_cold_start_timeout),
+		cmocka_unit_test(test_cold_not_startable),
+		cmocka_unit_test(test_planned_failover_no_fence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Fencing on real parts.
+# 1. The VM hangs (virsh suspend): the probes fail, vcrd powers the paused
+#    VM off (virDomainDestroy) and only then switches to the container.
+# 2. libvirtd dies (vcrd says so in status and reconnects with backoff),
+#    then the VM's network splits from vcrd (its tap goes down) while the
+#    VM still runs: fencing cannot be done, and policy refuse keeps the
+#    service where it is, with a loud event. Once libvirtd is back, vcrd
+#    reconnects, fences on its retry, and switches.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb
+tb_vm $VM 198.18.8.10
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'fencing refuse')"
+tb_start_vcrd
+wait_for 30 "both sides up" first_checks_done
+wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 10
+
+# 1. A hung VM.
+$VIRSH suspend $VM >/dev/null
+wait_for 20 "the cut-over" active_is standby
+expect_eq "$($VIRSH domstate $VM)" "shut off" "the hung VM after fencing"
+ev=$(vcrctl events)
+expect_match "$ev" "libvirt +web +domain $VM suspended" "suspend seen"
+expect_match "$ev" "step=fence domain=$VM result=ok \(destroyed\)" "fenced"
+expect_match "$ev" 'cutover +web +from=primary to=standby .*fenced=yes' "cut-over"
+
+# Back home.
+$VIRSH start $VM >/dev/null
+tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
+wait_for 10 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+vcrctl failback web >/dev/null || fail "failback refused"
+
+# 2. libvirt unreachable, then a network split.
+tap=$(tb_tap $VM)
+[ -n "$tap" ] || fail "no tap device for $VM"
+pkill -KILL -x libvirtd		# it crashed; the VM goes on running
+wait_status "vm +hv/$VM: .*libvirt disconnected since" 10
+ip link set "$tap" down
+wait_event "step=fence domain=$VM result=failed error=\"libvirt qemu:///system unreachable" 10
+wait_event 'alert +web +retries=0 reason="fencing failed, policy refuse' 5
+expect_eq "$(svc_field active)" primary "no cut-over while the VM may still run"
+expect_eq "$(svc_field state)" recovery-failed "state"
+pgrep -f "guest=$VM" >/dev/null || fail "the VM should still be running"
+expect_match "$(metrics)" 'vcr_libvirt_connected\{service="web"\} 0' "metrics"
+
+tb_libvirtd || fail "libvirtd did not start again"
+wait_status "libvirt connected" 40
+wait_for 30 "the cut-over after libvirt came back" active_is standby
+expect_eq "$($VIRSH domstate $VM)" "shut off" "VM fenced after the reconnect"
+expect_eq "$(client_get /healthz)" ok "answer from the standby"
+echo "PASS: hung VM fenced then switched; fencing refused while libvirt was down, done after it came back"
