@@ -11,7 +11,7 @@ import time
 import urllib.parse
 
 
-def one(host, port, path, timeout):
+def one(host, port, path, timeout, served_by=False):
     s = socket.create_connection((host, port), timeout=timeout)
     try:
         s.settimeout(timeout)
@@ -28,6 +28,13 @@ def one(host, port, path, timeout):
     status = head.split(b" ", 2)[1].decode() if head else "none"
     if status != "200":
         return "HTTP" + status
+    if served_by:
+        # Which machine answered: the testbed's nginx names itself.
+        for h in head.split(b"\r\n")[1:]:
+            k, _, v = h.partition(b":")
+            if k.strip().lower() == b"x-served-by":
+                return v.strip().decode()
+        return "unnamed"
     return body.decode().strip()
 
 
@@ -37,6 +44,8 @@ def main():
     ap.add_argument("--seconds", type=float, required=True)
     ap.add_argument("--interval-ms", type=float, default=5)
     ap.add_argument("--timeout", type=float, default=3.0)
+    ap.add_argument("--served-by", action="store_true",
+                    help="print the X-Served-By header instead of the body")
     args = ap.parse_args()
     u = urllib.parse.urlparse(args.url)
     lock = threading.Lock()
@@ -47,7 +56,7 @@ def main():
 
     def worker(start):
         try:
-            ans = one(u.hostname, u.port or 80, u.path or "/", args.timeout)
+            ans = one(u.hostname, u.port or 80, u.path or "/", args.timeout, args.served_by)
         except Exception as e:  # a failed request is data here, not a crash
             ans = "ERROR:" + type(e).__name__
         lat = (time.monotonic() - t0 - start) * 1000

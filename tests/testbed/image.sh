@@ -58,5 +58,7 @@ truncate -s "${size}M" "$dir/disk.raw"
 mkfs.ext4 -q -F -L vcr-root -d "$dir/rootfs" "$dir/disk.raw"
 echo "$PKGS" > "$dir/packages"
 touch "$dir/done"
+# Older images (another package list or script) are not used any more.
+for old in "$CACHE_ROOT"/*; do [ "$old" = "$dir" ] || rm -rf "$old"; done
 echo "== image built in $(( $(date +%s) - t0 )) s" >&2
 echo "$dir"

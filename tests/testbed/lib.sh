@@ -115,6 +115,7 @@ tb_container() {
 	rsync -aHAX --numeric-ids --exclude=/boot/ --exclude='/lib/modules/' \
 		"$TB_IMG/rootfs/" "$root/"
 	echo "$addr/24 $TB_NET.1" > "$root/etc/vcr-net"
+	echo "$name" > "$root/etc/hostname"
 	[ "$kind" = cold ] || lxc start "$name" >/dev/null 2>&1
 }
 
