@@ -84,6 +84,7 @@ enum dec_event {
 struct dec_result {
 	enum dec_event	event;
 	enum side	to;		/* EV_CUTOVER */
+	int		also_start;	/* EV_FENCE: start the cold standby meanwhile */
 	const char	*reason;	/* static string */
 };
 

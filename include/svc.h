@@ -42,6 +42,7 @@ struct rec_view {
 	uint64_t	 t0_us;		/* the recovery's decision */
 	unsigned	 fence_ms, start_ms;
 	int		 fenced;	/* this recovery powered the primary off */
+	int		 started;	/* this recovery asked LXD to start the standby */
 	unsigned	 retries;	/* failed recoveries in a row, for the same reason */
 };
 

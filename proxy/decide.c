@@ -132,6 +132,12 @@ begin_recovery(const struct dec_policy *pol, struct dec_state *st,
 		step(st, ST_FENCING, now);
 		res->event = EV_FENCE;
 		res->reason = "fencing the primary";
+		/*
+		 * A cold standby starts while the primary is powered off: it
+		 * takes no traffic before the fencing is done, and the two
+		 * waits overlap instead of adding up.
+		 */
+		res->also_start = s->h != H_UP && pol->standby_cold && pol->standby_startable;
 		return;
 	}
 	after_fence(pol, st, s, now, reason, res);

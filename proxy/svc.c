@@ -222,6 +222,8 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 		return 0;
 	case EV_FENCE:
 		rec_fence(s);
+		if (res.also_start)
+			rec_start_standby(s);
 		return 0;
 	case EV_START_STANDBY:
 		rec_start_standby(s);
@@ -238,6 +240,7 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 		    s->side[SIDE_PRIMARY].last_reason,
 		    s->side[SIDE_STANDBY].last_reason, s->rec.container, (unsigned)pol.retry_ms);
 		s->rec.t0_us = 0;
+		s->rec.started = 0;
 		if (s->side[SIDE_STANDBY].chk)
 			chk_fast(s->side[SIDE_STANDBY].chk, 0);
 		return 0;

@@ -178,6 +178,7 @@ start_done(void *arg, const struct lxd_result *r)
 			chk_now(s->side[SIDE_STANDBY].chk);
 		return;
 	}
+	s->rec.started = 0;	/* a later step may ask again */
 	snprintf(s->rec.container, sizeof(s->rec.container), "start failed: %s", r->error);
 	events_add(s->conf->name, s->alert[0] ? "recovery" : "alert",
 	    "step=start container=%s/%s result=failed "
@@ -196,8 +197,12 @@ rec_start_standby(struct svc *s)
 
 	if (s->rec.t0_us == 0)
 		s->rec.t0_us = now_us();
-	events_add(s->conf->name, "recovery", "step=start container=%s/%s timeout_ms=%u",
-	    s->conf->rec.lxd, s->conf->rec.container, s->conf->rec.start_timeout_ms);
+	if (s->rec.started)
+		return;		/* asked while fencing: its answer is on the way or in */
+	s->rec.started = 1;
+	events_add(s->conf->name, "recovery", "step=start container=%s/%s timeout_ms=%u%s",
+	    s->conf->rec.lxd, s->conf->rec.container, s->conf->rec.start_timeout_ms,
+	    s->dec.state == ST_FENCING ? " (while the primary is being fenced)" : "");
 	lxd_cancel(s->rec.req);
 	s->rec.req = lxd_instance_start(s->rec.lxd, s->conf->rec.container, timeout_s,
 	    start_done, s);
@@ -275,6 +280,7 @@ rec_cutover_text(struct svc *s, char *buf, size_t len)
 		snprintf(buf + strlen(buf), len - strlen(buf), " container_started_ms=%u",
 		    s->rec.start_ms);
 	s->rec.t0_us = 0;
+	s->rec.started = 0;
 	s->rec.start_ms = s->rec.fence_ms = 0;
 	if (s->side[SIDE_STANDBY].chk)
 		chk_fast(s->side[SIDE_STANDBY].chk, 0);

@@ -13,7 +13,8 @@
 #
 # A client makes a new connection every 5 ms through the frontend and
 # records which machine answered (X-Served-By). Prints each run, then
-# median and max per kind.  RUNS=5 by default.
+# median and max per kind.  RUNS=5 and KINDS="warm warm-nofence warm-crash
+# cold" by default.
 #
 #   sudo tests/bench/recovery.sh
 . "$(dirname "$0")/../lib.sh"
@@ -83,7 +84,8 @@ one_run() {
 	echo "$kind $gap $failed $total" >> "$R"
 }
 
-for kind in warm warm-nofence warm-crash cold; do
+KINDS=${KINDS:-warm warm-nofence warm-crash cold}
+for kind in $KINDS; do
 	set_conf $kind
 	[ -n "$VCRD_PID" ] && stop_vcrd
 	rm -rf "$WORK/state"
@@ -97,7 +99,7 @@ done
 echo
 echo "== recovery on this machine ($(nproc) cores, qemu without KVM), $RUNS runs each"
 printf '%-34s %9s %9s %s\n' "" "median" "max" "failed requests"
-for kind in warm warm-nofence warm-crash cold; do
+for kind in $KINDS; do
 	awk -v k=$kind '$1==k {print $2}' "$R" > "$WORK/v"
 	read -r med max n < <(stats "$WORK/v")
 	f=$(awk -v k=$kind '$1==k {f+=$3; t+=$4} END {printf "%d/%d", f, t}' "$R")

@@ -410,7 +410,11 @@ test_cold_start_then_switch(void **state)
 
 	sim_rec(&m, 1, 0, 1);
 	sim_both(&m, 1, 0, 3);		/* cold: the standby does not answer */
-	sim_both(&m, 0, 0, 3);
+	sim_both(&m, 0, 0, 2);
+	r = sim_check(&m, SIDE_PRIMARY, 0);
+	assert_int_equal(r.event, EV_FENCE);
+	assert_true(r.also_start);	/* the start overlaps the fencing */
+	sim_check(&m, SIDE_STANDBY, 0);
 	assert_int_equal(m.st.state, ST_FENCING);
 	r = sim_report(&m, CMD_FENCED);
 	assert_int_equal(r.event, EV_START_STANDBY);
@@ -465,6 +469,7 @@ test_cold_not_startable(void **state)
 	m.pol.standby_startable = 1;
 	r = sim_check(&m, SIDE_PRIMARY, 0);
 	assert_int_equal(r.event, EV_FENCE);
+	assert_true(r.also_start);
 	r = sim_report(&m, CMD_START_FAILED);	/* a report for another step: ignored */
 	assert_int_equal(r.event, EV_NONE);
 	assert_int_equal(m.st.state, ST_FENCING);
