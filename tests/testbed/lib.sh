@@ -169,6 +169,8 @@ EOC
 }
 
 # tb_service NAME FRONTEND_PORT VM VM_ADDR CONTAINER CT_ADDR warm|cold [extra lines]
+# (checks every 200 ms, timeout 150 ms by default: a VM without KVM answers
+# slowly now and then; INTERVAL, TIMEOUT, FALL change them)
 tb_service() {
 	local name=$1 port=$2 vm=$3 vma=$4 ct=$5 cta=$6 kind=$7; shift 7
 	cat <<EOS
@@ -181,12 +183,12 @@ service $name {
 	check http {
 		path /healthz
 		interval ${INTERVAL:-200ms}
-		timeout ${TIMEOUT:-150ms}	# a VM without KVM answers slowly now and then
+		timeout ${TIMEOUT:-150ms}
 		fall ${FALL:-3}
 	}
-$([ $# -gt 0 ] && printf '\t%s\n' "$@")
-}
 EOS
+	[ $# -eq 0 ] || printf '\t%s\n' "$@"
+	echo "}"
 }
 
 tb_start_vcrd() {
