@@ -3,8 +3,9 @@
 # against N idle VMs of the same image (libvirt, qemu without KVM here),
 # N = 4 (the paper) and 20. Measured from the processes once every
 # standby answers HTTP and has been idle for 20 s:
-#   memory  containers: their cgroups' memory.current; VMs: qemu's RSS
-#   CPU     over 30 s: cgroup cpu.stat usage_usec / qemu's utime+stime
+#   memory  containers: the RSS of their processes; VMs: qemu's RSS (which
+#           holds the guest's kernel and page cache too)
+#   CPU     over 30 s: LXD's cgroup CPU time / qemu's utime+stime
 #
 #   sudo tests/bench/cost.sh          (NS="4 20", VM_MB=256)
 . "$(dirname "$0")/../lib.sh"
@@ -16,14 +17,17 @@ WINDOW=${WINDOW:-30}
 tb_scene
 HZ=$(getconf CLK_TCK)
 
-ct_cgroup() {
-	local d
-	for d in /sys/fs/cgroup/lxc.payload.$1 /sys/fs/cgroup/lxc.payload/$1; do
-		[ -d "$d" ] && { echo "$d"; return; }
+# Containers: the RSS of their processes (found by their cgroup, v1 or v2),
+# and the CPU time LXD's state API reports (cgroup accounting, ns).
+ct_pids() { grep -l "lxc.payload.$1\b" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3; }
+ct_mem() {
+	local kb=0 p
+	for p in $(ct_pids "$1"); do
+		kb=$(( kb + $(awk '/VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0) ))
 	done
+	echo $(( kb * 1024 ))
 }
-ct_mem() { cat "$(ct_cgroup "$1")/memory.current"; }
-ct_cpu_us() { awk '$1=="usage_usec" {print $2}' "$(ct_cgroup "$1")/cpu.stat"; }
+ct_cpu_us() { lxc query "/1.0/instances/$1/state" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["cpu"]["usage"] / 1000)'; }
 vm_pid() { pgrep -f "guest=$1,"; }
 vm_mem() { echo $(( $(awk '/VmRSS/ {print $2}' /proc/"$(vm_pid "$1")"/status) * 1024 )); }
 vm_cpu_us() { awk -v hz=$HZ '{print ($14 + $15) * 1000000 / hz}' /proc/"$(vm_pid "$1")"/stat; }
