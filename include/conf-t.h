@@ -91,6 +91,20 @@ struct rec_conf {
 	unsigned	start_timeout_ms;	/* cold: start until the first good check */
 };
 
+#define SYNC_PATTERNS	32
+
+/* sync { ... }: the primary's disk copied into the standby container. */
+struct sync_conf {
+	int		enabled;
+	char		source[128];		/* user@host of the primary, for ssh */
+	char		key[256];		/* ssh private key */
+	unsigned	interval_ms;		/* 0: only on demand (vcrctl sync) */
+	unsigned	timeout_ms;
+	char		patterns[SYNC_PATTERNS][128];	/* +PKG, -PKG, /PATH */
+	unsigned	npatterns;
+	int		restart;		/* warm: restart the units whose files changed */
+};
+
 struct svc_conf {
 	char		name[SVC_NAME_MAX];
 	int		line;			/* where the block starts */
@@ -102,7 +116,8 @@ struct svc_conf {
 	struct chk_conf	check;
 	struct relay_conf relay;
 	struct rec_conf	rec;
-	int		vm_line, ct_line;	/* where primary-vm, standby-container are */
+	struct sync_conf sync;
+	int		vm_line, ct_line, sync_line;	/* where primary-vm, standby-container are */
 	int		fence_set, fence_line;	/* parsing: 1 refuse/proceed, -1 off */
 	int		failover_auto;
 	int		failback_auto;

@@ -62,4 +62,12 @@ int		 excl_decision(struct excl *x, const char *path);
 /* The packages that own path (for restarts), comma-separated, "" if none. */
 const char	*excl_owner(struct excl *x, const char *path, char *buf, size_t len);
 
+/*
+ * The systemd services (".service", no templates) the package that owns
+ * path ships; path not owned: its closest owned directory's package. Calls
+ * cb once per unit; returns the package ("" if none) in pkg.
+ */
+void		 excl_units_for(struct excl *x, const char *path, char *pkg, size_t pkglen,
+		    void (*cb)(const char *unit, void *arg), void *arg);
+
 #endif

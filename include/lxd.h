@@ -12,8 +12,12 @@ struct curl_ev;
 struct lxd;
 struct lxd_req;
 
+struct json_object;
+
 struct lxd_result {
 	int		ok;
+	struct json_object *metadata;	/* lxd_get: valid during the callback only */
+	int		exit_code;	/* lxd_exec: the command's exit code */
 	char		status[32];	/* instance status: "Running", "Stopped", ... */
 	char		error[200];	/* !ok: what LXD (or the transport) said */
 	unsigned	took_ms;
@@ -36,6 +40,17 @@ struct lxd_req	*lxd_instance_state(struct lxd *l, const char *instance, lxd_cb c
  * running counts as started.
  */
 struct lxd_req	*lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s,
+		    lxd_cb cb, void *arg);
+/* GET any path (/1.0/storage-pools/default...): its metadata in the result. */
+struct lxd_req	*lxd_get(struct lxd *l, const char *path, lxd_cb cb, void *arg);
+/*
+ * POST /1.0/instances/NAME/exec without websockets (the output is not
+ * kept), awaited up to timeout_s: the exit code in the result.
+ */
+struct lxd_req	*lxd_exec(struct lxd *l, const char *instance, const char *const argv[],
+		    unsigned timeout_s, lxd_cb cb, void *arg);
+/* PUT /1.0/instances/NAME/state {"action":"restart"}, awaited. */
+struct lxd_req	*lxd_instance_restart(struct lxd *l, const char *instance, unsigned timeout_s,
 		    lxd_cb cb, void *arg);
 void		 lxd_cancel(struct lxd_req *r);
 

@@ -44,6 +44,9 @@ struct rec_view {
 	int		 fenced;	/* this recovery powered the primary off */
 	int		 started;	/* this recovery asked LXD to start the standby */
 	unsigned	 retries;	/* failed recoveries in a row, for the same reason */
+	struct sync	*sync;		/* disk sync into the standby container */
+	struct event	*sync_timer;
+	int		 sync_wanted;	/* waiting for another sync on the same LXD */
 };
 
 struct svc {
@@ -111,5 +114,7 @@ void	rec_start_standby(struct svc *s);
 /* Adds recovery facts to a cut-over event ("fence_ms=..."). */
 void	rec_cutover_text(struct svc *s, char *buf, size_t len);
 void	rec_policy(const struct svc *s, struct dec_policy *pol);
+/* vcrctl sync NAME: -1 with the reason when it cannot run now. */
+int	rec_sync_now(struct svc *s, char *err, size_t errlen);
 
 #endif

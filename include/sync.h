@@ -5,7 +5,47 @@
 #ifndef SYNC_H
 #define SYNC_H
 
+#include <stdint.h>
+
+#include "conf-t.h"
+
+struct event_base;
+struct lxd;
+struct sync;
+
+struct sync_stats {
+	unsigned	 runs, failures;
+	uint64_t	 last_wall_ms;		/* last attempt ended */
+	uint64_t	 last_ok_wall_ms;	/* last success ended: the recovery point */
+	unsigned	 last_ms;		/* how long it took */
+	unsigned	 snapshot_ms, rules_ms, rsync_ms;
+	unsigned	 rules, file_rules;	/* exclusion list, collapsed and not */
+	unsigned	 files_changed, deleted, other_changes;
+	uint64_t	 bytes;			/* received by rsync */
+	int		 shifted;		/* owners shifted by LXD's idmap */
+	char		 error[300];		/* the last failure, "" after a success */
+	char		 restarted[200];	/* units or "container" restarted by the last run */
+};
+
+/* Called once per run. */
+typedef void (*sync_cb)(void *arg, int ok, const struct sync_stats *st);
+
 /* sh script: lists a primary for excl_parse() (see snapshot.c). */
 extern const char sync_snapshot_script[];
+
+/*
+ * One per service. conf is copied; workdir holds the run's files (rules,
+ * a copy of the key readable in the user namespace).
+ */
+struct sync	*sync_new(struct event_base *base, struct lxd *lxd, const char *instance,
+		    int warm, const struct sync_conf *conf, const char *workdir,
+		    sync_cb cb, void *arg);
+void		 sync_free(struct sync *y);
+/* -1 with the reason when a run is going on or cannot start. */
+int		 sync_start(struct sync *y, char *err, size_t errlen);
+int		 sync_running(const struct sync *y);
+/* Stops a run (its callback is not called). */
+void		 sync_stop(struct sync *y);
+const struct sync_stats *sync_get_stats(const struct sync *y);
 
 #endif

@@ -431,6 +431,97 @@ parse_check(struct parser *ps, struct svc_conf *sc, const char *ctx)
 	return 0;
 }
 
+static int parse_bool(const char *s, int *out);
+
+/* sync { source user@host; key /path; interval 60s|off; timeout 10m; exclude P; restart yes|no } */
+static int
+parse_sync(struct parser *ps, struct svc_conf *sc, const char *ctx)
+{
+	struct sync_conf *y = &sc->sync;
+	char field[TOK_MAX];
+	int line = ps->tok_line, l;
+
+	sc->sync_line = line;
+	y->enabled = 1;
+	if (next(ps) != T_OPEN) {
+		perr(ps, line, "%sfield 'sync': expected '{'", ctx);
+		return -1;
+	}
+	for (;;) {
+		next_nonblank(ps);
+		if (ps->failed)
+			return -1;
+		if (ps->type == T_CLOSE)
+			break;
+		if (ps->type != T_WORD) {
+			perr(ps, ps->tok_line, "%ssync block not closed (missing '}')", ctx);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "%s", ps->tok);
+		l = ps->tok_line;
+		if (value(ps, ctx, field) == -1)
+			return -1;
+		if (strcmp(field, "source") == 0) {
+			if (strlen(ps->tok) >= sizeof(y->source) || strchr(ps->tok, '@') == NULL ||
+			    strpbrk(ps->tok, " \t;'\"$`\\") || ps->tok[0] == '-') {
+				BAD(ps, l, ctx, "sync source", ps->tok, "USER@HOST of the primary, "
+				    "such as root@10.10.1.2");
+				return -1;
+			}
+			snprintf(y->source, sizeof(y->source), "%s", ps->tok);
+		} else if (strcmp(field, "key") == 0) {
+			if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(y->key)) {
+				BAD(ps, l, ctx, "sync key", ps->tok, "the absolute path of an ssh "
+				    "private key");
+				return -1;
+			}
+			snprintf(y->key, sizeof(y->key), "%s", ps->tok);
+		} else if (strcmp(field, "interval") == 0) {
+			if (strcmp(ps->tok, "off") == 0)
+				y->interval_ms = 0;
+			else if (parse_duration_ms(ps->tok, &y->interval_ms) == -1 ||
+			    y->interval_ms < 1000) {
+				BAD(ps, l, ctx, "sync interval", ps->tok, "a duration of at least 1s, "
+				    "such as 60s, or off (only vcrctl sync)");
+				return -1;
+			}
+		} else if (strcmp(field, "timeout") == 0) {
+			if (parse_duration_ms(ps->tok, &y->timeout_ms) == -1 || y->timeout_ms < 1000) {
+				BAD(ps, l, ctx, "sync timeout", ps->tok, "a duration of at least 1s, "
+				    "such as 10m");
+				return -1;
+			}
+		} else if (strcmp(field, "exclude") == 0) {
+			if ((ps->tok[0] != '+' && ps->tok[0] != '-' && ps->tok[0] != '/') ||
+			    strlen(ps->tok) >= sizeof(y->patterns[0]) || ps->tok[1] == '\0') {
+				BAD(ps, l, ctx, "sync exclude", ps->tok, "+PACKAGE-PATTERN (also "
+				    "exclude), -PACKAGE-PATTERN (keep) or /PATH");
+				return -1;
+			}
+			if (y->npatterns == SYNC_PATTERNS) {
+				perr(ps, l, "%ssync: more than %d exclude lines", ctx, SYNC_PATTERNS);
+				return -1;
+			}
+			snprintf(y->patterns[y->npatterns++], sizeof(y->patterns[0]), "%s", ps->tok);
+		} else if (strcmp(field, "restart") == 0) {
+			if (parse_bool(ps->tok, &y->restart) == -1) {
+				BAD(ps, l, ctx, "sync restart", ps->tok, "yes or no");
+				return -1;
+			}
+		} else {
+			perr(ps, l, "%sunknown sync field '%s'", ctx, field);
+			return -1;
+		}
+		if (end_of_statement(ps, ctx, field) == -1)
+			return -1;
+	}
+	if (!y->source[0] || !y->key[0]) {
+		perr(ps, line, "%ssync: missing '%s'", ctx, !y->source[0] ? "source" : "key");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 valid_name(const char *s)
 {
@@ -480,6 +571,9 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	sc->relay.max_conns = 10000;
 	sc->relay.observe_errors = 3;
 	sc->rec.start_timeout_ms = 30000;
+	sc->sync.interval_ms = 60000;
+	sc->sync.timeout_ms = 600000;
+	sc->sync.restart = 1;
 	chk_defaults(&sc->check);
 	TAILQ_INSERT_TAIL(&conf->services, sc, entry);
 	conf->nservices++;
@@ -504,6 +598,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		l = ps->tok_line;
 		if (strcmp(field, "check") == 0) {
 			if (parse_check(ps, sc, ctx) == -1)
+				return -1;
+			continue;
+		}
+		if (strcmp(field, "sync") == 0) {
+			if (parse_sync(ps, sc, ctx) == -1)
 				return -1;
 			continue;
 		}
@@ -661,6 +760,10 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	else if (sc->fence_set == 1 && !sc->vm_line) {
 		perr(ps, sc->fence_line, "%sfield 'fencing' needs 'primary-vm' (the VM to power off)",
 		    ctx);
+		return -1;
+	}
+	if (sc->sync.enabled && !sc->ct_line) {
+		perr(ps, sc->sync_line, "%ssync needs 'standby-container' (where the copy goes)", ctx);
 		return -1;
 	}
 	if (!have_fe || !have_pri || !have_sb) {
@@ -1094,6 +1197,7 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    memcmp(&a->check, &b->check, sizeof(a->check)) == 0 &&
 	    memcmp(&a->relay, &b->relay, sizeof(a->relay)) == 0 &&
 	    memcmp(&a->rec, &b->rec, sizeof(a->rec)) == 0 &&
+	    memcmp(&a->sync, &b->sync, sizeof(a->sync)) == 0 &&
 	    a->failover_auto == b->failover_auto && a->failback_auto == b->failback_auto &&
 	    a->failback_hold_ms == b->failback_hold_ms;
 }

@@ -5,6 +5,7 @@
  *   GET  /v1/events                      recent events, oldest first
  *   POST /v1/services/NAME/failover      operator cut-over to the standby
  *   POST /v1/services/NAME/failback      back to the primary
+ *   POST /v1/services/NAME/sync          disk sync into the standby container now
  *   POST /v1/reload                      same as SIGHUP, with the answer
  *
  * Answers are JSON; an error is {"error": "..."} with 4xx.
@@ -31,6 +32,7 @@
 #include "events.h"
 #include "relay.h"
 #include "svc.h"
+#include "sync.h"
 #include "virt.h"
 
 struct ctl {
@@ -151,6 +153,31 @@ status_json(struct vcrd *d)
 			json_object_object_add(r, "degraded", json_object_new_boolean(s->rec.degraded));
 			json_object_object_add(o, "standby_container", r);
 		}
+		if (s->rec.sync) {
+			const struct sync_stats *st = sync_get_stats(s->rec.sync);
+			struct json_object *r = json_object_new_object();
+			json_object_object_add(r, "source", json_object_new_string(
+			    s->conf->sync.source));
+			json_object_object_add(r, "running", json_object_new_boolean(
+			    sync_running(s->rec.sync)));
+			json_object_object_add(r, "runs", json_object_new_int((int)st->runs));
+			json_object_object_add(r, "failures", json_object_new_int((int)st->failures));
+			json_object_object_add(r, "last", json_object_new_string(st->last_wall_ms ?
+			    fmt_wall(st->last_wall_ms, w, sizeof(w)) : ""));
+			json_object_object_add(r, "last_ok_ms", json_object_new_int64(
+			    (int64_t)st->last_ok_wall_ms));
+			json_object_object_add(r, "age_s", json_object_new_double(st->last_ok_wall_ms ?
+			    (double)(wall_ms() - st->last_ok_wall_ms) / 1000.0 : -1));
+			json_object_object_add(r, "took_ms", json_object_new_int((int)st->last_ms));
+			json_object_object_add(r, "files_changed", json_object_new_int(
+			    (int)st->files_changed));
+			json_object_object_add(r, "deleted", json_object_new_int((int)st->deleted));
+			json_object_object_add(r, "bytes", json_object_new_int64((int64_t)st->bytes));
+			json_object_object_add(r, "rules", json_object_new_int((int)st->rules));
+			json_object_object_add(r, "error", json_object_new_string(st->error));
+			json_object_object_add(r, "restarted", json_object_new_string(st->restarted));
+			json_object_object_add(o, "sync", r);
+		}
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_string(VCR_VERSION));
@@ -212,6 +239,25 @@ handle(struct evhttp_request *req, void *arg)
 		}
 		o = json_object_new_object();
 		json_object_object_add(o, "result", json_object_new_string("reloaded"));
+		reply(req, 200, o);
+		return;
+	}
+	if (method == EVHTTP_REQ_POST &&
+	    sscanf(path, "/v1/services/%48[^/]/%15s", name, verb) == 2 &&
+	    strcmp(verb, "sync") == 0) {
+		if ((s = vcrd_find(c->d, name)) == NULL) {
+			snprintf(err, sizeof(err), "no service named '%s'", name);
+			reply_error(req, 404, err);
+			return;
+		}
+		if (rec_sync_now(s, err, sizeof(err)) == -1) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "sync %s refused: %s", name, err);
+			reply_error(req, 409, msg);
+			return;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "result", json_object_new_string("started"));
 		reply(req, 200, o);
 		return;
 	}

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "svc.h"
+#include "sync.h"
 #include "virt.h"
 
 struct metrics {
@@ -69,6 +70,36 @@ handle(struct evhttp_request *req, void *arg)
 		if (s->rec.virt)
 			evbuffer_add_printf(b, "vcr_libvirt_connected{service=\"%s\"} %d\n",
 			    s->conf->name, virt_connected(s->rec.virt));
+	evbuffer_add_printf(b,
+	    "# HELP vcr_sync_last_success_timestamp_seconds When the last disk sync into the "
+	    "standby ended well (0: never).\n"
+	    "# TYPE vcr_sync_last_success_timestamp_seconds gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.sync)
+			evbuffer_add_printf(b, "vcr_sync_last_success_timestamp_seconds{service="
+			    "\"%s\"} %.3f\n", s->conf->name,
+			    (double)sync_get_stats(s->rec.sync)->last_ok_wall_ms / 1000.0);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_sync_duration_seconds How long the last disk sync took.\n"
+	    "# TYPE vcr_sync_duration_seconds gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.sync)
+			evbuffer_add_printf(b, "vcr_sync_duration_seconds{service=\"%s\"} %.3f\n",
+			    s->conf->name, (double)sync_get_stats(s->rec.sync)->last_ms / 1000.0);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_sync_files_changed Regular files the last disk sync changed.\n"
+	    "# TYPE vcr_sync_files_changed gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.sync)
+			evbuffer_add_printf(b, "vcr_sync_files_changed{service=\"%s\"} %u\n",
+			    s->conf->name, sync_get_stats(s->rec.sync)->files_changed);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_sync_failures_total Disk syncs that failed.\n"
+	    "# TYPE vcr_sync_failures_total counter\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		if (s->rec.sync)
+			evbuffer_add_printf(b, "vcr_sync_failures_total{service=\"%s\"} %u\n",
+			    s->conf->name, sync_get_stats(s->rec.sync)->failures);
 	evbuffer_add_printf(b,
 	    "# HELP vcr_target_up 1 up, 0 down or not checked yet.\n"
 	    "# TYPE vcr_target_up gauge\n");

@@ -22,6 +22,7 @@
 #include "relay.h"
 #include "state.h"
 #include "svc.h"
+#include "sync.h"
 
 const struct endpoint *
 svc_target(const struct svc *s, enum side side)
@@ -646,7 +647,11 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		} else {
 			TAILQ_REMOVE(&d->services, s, entry);
 			if (!svc_conf_equal(s->conf, sc)) {
-				if (memcmp(&s->conf->rec, &sc->rec, sizeof(sc->rec)) != 0) {
+				if (memcmp(&s->conf->rec, &sc->rec, sizeof(sc->rec)) != 0 ||
+				    memcmp(&s->conf->sync, &sc->sync, sizeof(sc->sync)) != 0) {
+					if (s->rec.sync && sync_running(s->rec.sync))
+						events_add(sc->name, "sync", "stopped: the reload "
+						    "changed the service's recovery or sync");
 					rec_detach(s);
 					s->rec.vm[0] = '\0';
 				}

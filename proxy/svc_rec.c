@@ -25,7 +25,11 @@
 #include "events.h"
 #include "lxd.h"
 #include "svc.h"
+#include "sync.h"
 #include "virt.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 #define FENCE_TIMEOUT_MS	10000
 #define REFRESH_MS		5000	/* how often the standby container is looked at */
@@ -286,6 +290,125 @@ rec_cutover_text(struct svc *s, char *buf, size_t len)
 		chk_fast(s->side[SIDE_STANDBY].chk, 0);
 }
 
+/* ---- disk sync ---- */
+
+#define SYNC_RUNDIR	"/run/vcrecovery"
+#define SYNC_WAIT_MS	1000	/* another sync on the same LXD host: try again */
+
+static void sync_arm(struct svc *s, unsigned ms);
+
+/* Why a sync must not run now, or NULL. */
+static const char *
+sync_refused(struct svc *s)
+{
+	struct svc *o;
+
+	if (s->rec.sync == NULL)
+		return "no sync configured for this service";
+	if (sync_running(s->rec.sync))
+		return "a sync of this service is already running";
+	/* The container serves: copying the primary over it would lose its writes. */
+	if (s->dec.active == SIDE_STANDBY)
+		return "the service runs on its standby: a sync would overwrite what it serves";
+	if (s->dec.state == ST_FENCING || s->dec.state == ST_STARTING)
+		return "a recovery is running";
+	TAILQ_FOREACH(o, &s->d->services, entry)
+		if (o != s && o->rec.sync && o->rec.lxd == s->rec.lxd && sync_running(o->rec.sync))
+			return "busy";	/* one sync at a time per standby host */
+	return NULL;
+}
+
+static void
+sync_done(void *arg, int ok, const struct sync_stats *st)
+{
+	struct svc *s = arg;
+
+	if (ok)
+		events_add(s->conf->name, "sync", "ok: files_changed=%u deleted=%u other=%u "
+		    "bytes=%llu took_ms=%u (snapshot %u, rsync %u) rules=%u (file-level %u) "
+		    "shifted=%s restarted=\"%s\"", st->files_changed, st->deleted,
+		    st->other_changes, (unsigned long long)st->bytes, st->last_ms,
+		    st->snapshot_ms, st->rsync_ms, st->rules, st->file_rules,
+		    st->shifted ? "yes" : "no", st->restarted);
+	else
+		events_add(s->conf->name, "alert", "sync failed: %s (took_ms=%u; the standby "
+		    "keeps its last good copy)", st->error, st->last_ms);
+	if (s->conf->sync.interval_ms)
+		sync_arm(s, s->conf->sync.interval_ms);
+}
+
+static int
+sync_begin(struct svc *s, char *err, size_t errlen)
+{
+	const char *why = sync_refused(s);
+
+	if (why) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (s->side[SIDE_PRIMARY].ctr.h == H_DOWN) {
+		snprintf(err, errlen, "the primary is down");
+		return -1;
+	}
+	return sync_start(s->rec.sync, err, errlen);
+}
+
+static void
+sync_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+	char err[256];
+
+	if (sync_begin(s, err, sizeof(err)) == 0)
+		return;
+	if (strcmp(err, "busy") == 0) {
+		sync_arm(s, SYNC_WAIT_MS);
+		return;
+	}
+	log_debug("event=sync service=%s skipped=\"%s\"", s->conf->name, err);
+	if (s->conf->sync.interval_ms)
+		sync_arm(s, s->conf->sync.interval_ms);
+}
+
+static void
+sync_arm(struct svc *s, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (s->rec.sync_timer == NULL)
+		s->rec.sync_timer = evtimer_new(s->d->base, sync_timer_cb, s);
+	evtimer_add(s->rec.sync_timer, &tv);
+}
+
+int
+rec_sync_now(struct svc *s, char *err, size_t errlen)
+{
+	if (sync_begin(s, err, errlen) == -1) {
+		if (strcmp(err, "busy") == 0)
+			snprintf(err, errlen, "another sync into the same LXD host is running; "
+			    "try again");
+		return -1;
+	}
+	events_add(s->conf->name, "sync", "started by operator");
+	return 0;
+}
+
+static void
+sync_attach(struct vcrd *d, struct svc *s)
+{
+	char dir[300];
+
+	if (!s->conf->sync.enabled || s->rec.lxd == NULL || s->rec.sync)
+		return;
+	mkdir(SYNC_RUNDIR, 0711);
+	mkdir(SYNC_RUNDIR "/sync", 0711);
+	snprintf(dir, sizeof(dir), SYNC_RUNDIR "/sync/%s", s->conf->name);
+	s->rec.sync = sync_new(d->base, s->rec.lxd, s->conf->rec.container, !s->conf->rec.cold,
+	    &s->conf->sync, dir, sync_done, s);
+	if (s->rec.sync && s->conf->sync.interval_ms)
+		sync_arm(s, 2000 + (unsigned)random() % 3000);	/* after the first checks */
+}
+
 /* ---- wiring ---- */
 
 void
@@ -304,6 +427,7 @@ rec_attach(struct vcrd *d, struct svc *s)
 		s->rec.refresh = evtimer_new(d->base, refresh_cb, s);
 		refresh_cb(-1, 0, s);
 	}
+	sync_attach(d, s);
 }
 
 void
@@ -321,6 +445,12 @@ rec_detach(struct svc *s)
 		event_free(s->rec.fence_timer);
 		s->rec.fence_timer = NULL;
 	}
+	if (s->rec.sync_timer) {
+		event_free(s->rec.sync_timer);
+		s->rec.sync_timer = NULL;
+	}
+	sync_free(s->rec.sync);
+	s->rec.sync = NULL;
 	virt_forget(s->rec.virt, s);
 	s->rec.lxd = NULL;
 	s->rec.virt = NULL;

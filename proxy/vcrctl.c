@@ -27,6 +27,7 @@ usage(void)
 	    "  events           recent transitions with their reasons\n"
 	    "  failover NAME    move NAME to its standby now\n"
 	    "  failback NAME    move NAME back to its primary\n"
+	    "  sync NAME        copy NAME's primary disk into its standby container now\n"
 	    "  reload           re-read the configuration (rejected whole if invalid)\n"
 	    "socket: -s, else $VCRCTL_SOCKET, else %s\n", VCR_DEFAULT_SOCKET);
 	exit(2);
@@ -139,6 +140,20 @@ print_status(struct json_object *root)
 			    json_object_get_boolean(json_object_object_get(r, "degraded")) ?
 			    "DEGRADED" : "container", str(r, "lxd"), str(r, "instance"),
 			    str(r, "kind"), str(r, "status"));
+		if (json_object_object_get_ex(s, "sync", &r)) {
+			if (num(r, "runs") == 0)
+				printf("  sync     from %s: %s\n", str(r, "source"),
+				    json_object_get_boolean(json_object_object_get(r, "running")) ?
+				    "running (first)" : "not run yet");
+			else
+				printf("  sync     from %s: last %s, %s, %.0f ms, %d files changed, "
+				    "%d deleted, %.0f bytes; recovery point %.0f s old%s%s\n",
+				    str(r, "source"), str(r, "last"),
+				    str(r, "error")[0] ? "FAILED" : "ok", num(r, "took_ms"),
+				    (int)num(r, "files_changed"), (int)num(r, "deleted"),
+				    num(r, "bytes"), num(r, "age_s"), str(r, "error")[0] ? ": " : "",
+				    str(r, "error"));
+		}
 		if (str(s, "alert")[0])
 			printf("  ALERT    %s\n", str(s, "alert"));
 	}
@@ -197,7 +212,8 @@ main(int argc, char *argv[])
 		code = request(sock, "GET", "/v1/events", &body);
 	else if (strcmp(cmd, "reload") == 0 && argc == 1)
 		code = request(sock, "POST", "/v1/reload", &body);
-	else if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0) && argc == 2) {
+	else if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0 ||
+	    strcmp(cmd, "sync") == 0) && argc == 2) {
 		if (strlen(argv[1]) > 47 || strchr(argv[1], '/') || strchr(argv[1], ' ')) {
 			fprintf(stderr, "vcrctl: '%s' is not a service name\n", argv[1]);
 			return 1;
@@ -229,6 +245,8 @@ main(int argc, char *argv[])
 		print_events(root);
 	else if (strcmp(cmd, "reload") == 0)
 		printf("vcrd: configuration reloaded\n");
+	else if (strcmp(cmd, "sync") == 0)
+		printf("vcrd: sync of %s started (vcrctl events shows its end)\n", argv[1]);
 	else
 		printf("%s: now on the %s (cut-over applied in %.2f ms)\n", argv[1],
 		    str(root, "result"), num(root, "last_cutover_ms"));

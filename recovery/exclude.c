@@ -729,3 +729,46 @@ excl_owner(struct excl *x, const char *path, char *buf, size_t len)
 		snprintf(buf, len, "%s", x->pkgs[n->owner].name);
 	return buf;
 }
+
+void
+excl_units_for(struct excl *x, const char *path, char *pkg, size_t pkglen,
+    void (*cb)(const char *unit, void *arg), void *arg)
+{
+	char can[4096];
+	struct node *n;
+	int owner = -1;
+
+	pkg[0] = '\0';
+	canonical(x, path, can, sizeof(can));
+	/* A path gone from the primary (deleted) or never listed: look upwards. */
+	for (;;) {
+		char *sl;
+		if ((n = find(x, can)) != NULL && n->owner >= 0) {
+			owner = n->owner;
+			break;
+		}
+		if (can[0] == '\0')
+			return;
+		sl = strrchr(can, '/');
+		if (sl)
+			*sl = '\0';
+		else
+			can[0] = '\0';
+	}
+	if (n == &x->nodes[0])
+		return;		/* only the root: no package to speak of */
+	snprintf(pkg, pkglen, "%s", x->pkgs[owner].name);
+	for (size_t i = 0; i < x->nentries; i++) {
+		const char *p = x->entries[i].path, *base;
+		size_t l = strlen(p);
+		if (x->entries[i].pkg != owner || l < 9 || strcmp(p + l - 8, ".service") != 0)
+			continue;
+		if (strncmp(p, "/lib/systemd/system/", 20) != 0 &&
+		    strncmp(p, "/usr/lib/systemd/system/", 24) != 0)
+			continue;
+		base = strrchr(p, '/') + 1;
+		if (strchr(base, '@') || strchr(base, '/'))
+			continue;
+		cb(base, arg);
+	}
+}

@@ -20,9 +20,10 @@
 #define LXD_GET_TIMEOUT_MS	5000
 
 enum lxd_phase {
-	PH_GET = 0,
-	PH_START,
+	PH_GET = 0,	/* an instance's status */
+	PH_START,	/* an async request (start, restart, exec): its operation next */
 	PH_WAIT,
+	PH_RAW,		/* any GET: metadata to the caller */
 };
 
 struct lxd_req {
@@ -33,6 +34,7 @@ struct lxd_req {
 	enum lxd_phase	 phase;
 	char		 instance[64];
 	char		 op[160];
+	int		 exec;		/* PH_WAIT: the result is an exit code */
 	unsigned	 timeout_s;
 	char		*body;
 	size_t		 body_len;
@@ -226,6 +228,12 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 		return;
 	}
 	switch (r->phase) {
+	case PH_RAW:
+		res.ok = 1;
+		res.metadata = md;
+		finish(r, &res);
+		json_object_put(js);
+		return;
 	case PH_GET:
 		res.ok = 1;
 		s = md && json_object_object_get_ex(md, "status", &v) ?
@@ -254,6 +262,12 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 		if (strcmp(s, "Success") == 0) {
 			res.ok = 1;
 			snprintf(res.status, sizeof(res.status), "Running");
+			if (r->exec) {
+				struct json_object *m2, *rv;
+				res.exit_code = json_object_object_get_ex(md, "metadata", &m2) &&
+				    json_object_object_get_ex(m2, "return", &rv) ?
+				    json_object_get_int(rv) : -1;
+			}
 		} else {
 			const char *e = md && json_object_object_get_ex(md, "err", &v) ?
 			    json_object_get_string(v) : "";
@@ -306,9 +320,9 @@ lxd_instance_state(struct lxd *l, const char *instance, lxd_cb cb, void *arg)
 	return r;
 }
 
-struct lxd_req *
-lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s, lxd_cb cb,
-    void *arg)
+static struct lxd_req *
+state_change(struct lxd *l, const char *instance, const char *action, unsigned timeout_s,
+    lxd_cb cb, void *arg)
 {
 	struct lxd_req *r;
 	char path[160], json[96];
@@ -318,8 +332,70 @@ lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s, lxd_
 	r->phase = PH_START;
 	r->timeout_s = timeout_s ? timeout_s : 30;
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", instance);
-	snprintf(json, sizeof(json), "{\"action\":\"start\",\"timeout\":%u}", r->timeout_s);
+	snprintf(json, sizeof(json), "{\"action\":\"%s\",\"timeout\":%u}", action,
+	    r->timeout_s);
 	if (send_req(r, "PUT", path, json, LXD_GET_TIMEOUT_MS) == -1) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct lxd_req *
+lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s, lxd_cb cb,
+    void *arg)
+{
+	return state_change(l, instance, "start", timeout_s, cb, arg);
+}
+
+struct lxd_req *
+lxd_instance_restart(struct lxd *l, const char *instance, unsigned timeout_s, lxd_cb cb,
+    void *arg)
+{
+	return state_change(l, instance, "restart", timeout_s, cb, arg);
+}
+
+struct lxd_req *
+lxd_get(struct lxd *l, const char *path, lxd_cb cb, void *arg)
+{
+	struct lxd_req *r;
+
+	if ((r = req_new(l, "", cb, arg)) == NULL)
+		return NULL;
+	r->phase = PH_RAW;
+	if (send_req(r, "GET", path, NULL, LXD_GET_TIMEOUT_MS) == -1) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct lxd_req *
+lxd_exec(struct lxd *l, const char *instance, const char *const argv[], unsigned timeout_s,
+    lxd_cb cb, void *arg)
+{
+	struct json_object *body = json_object_new_object(), *cmd = json_object_new_array();
+	struct lxd_req *r;
+	char path[160];
+	int rc;
+
+	for (; *argv; argv++)
+		json_object_array_add(cmd, json_object_new_string(*argv));
+	json_object_object_add(body, "command", cmd);
+	json_object_object_add(body, "wait-for-websocket", json_object_new_boolean(0));
+	json_object_object_add(body, "interactive", json_object_new_boolean(0));
+	json_object_object_add(body, "record-output", json_object_new_boolean(0));
+	if ((r = req_new(l, instance, cb, arg)) == NULL) {
+		json_object_put(body);
+		return NULL;
+	}
+	r->phase = PH_START;
+	r->exec = 1;
+	r->timeout_s = timeout_s ? timeout_s : 30;
+	snprintf(path, sizeof(path), "/1.0/instances/%s/exec", instance);
+	rc = send_req(r, "POST", path, json_object_to_json_string(body), LXD_GET_TIMEOUT_MS);
+	json_object_put(body);
+	if (rc == -1) {
 		req_free(r);
 		return NULL;
 	}

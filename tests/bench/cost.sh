@@ -11,6 +11,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 NS_LIST=${NS:-4 20}
+KINDS=${KINDS:-ct vm}
 VM_MB=${VM_MB:-256}
 IDLE=${IDLE:-20}
 WINDOW=${WINDOW:-30}
@@ -23,7 +24,8 @@ ct_pids() { grep -l "lxc.payload.$1\b" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/
 ct_mem() {
 	local kb=0 p
 	for p in $(ct_pids "$1"); do
-		kb=$(( kb + $(awk '/VmRSS/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0) ))
+		# (a zombie or a process gone meanwhile has no VmRSS: 0)
+		kb=$(( kb + $(awk 'BEGIN {v = 0} /VmRSS/ {v = $2} END {print v}' /proc/"$p"/status 2>/dev/null) ))
 	done
 	echo $(( kb * 1024 ))
 }
@@ -46,27 +48,35 @@ measure() {
 
 printf '%-4s %-26s %12s %14s %12s\n' N standby "memory MiB" "per standby" "CPU % of 1 core" > "$WORK/table"
 for n in $NS_LIST; do
-	names=()
-	for i in $(seq "$n"); do
-		names+=("vcr$ID-c$i")
-		tb_container "vcr$ID-c$i" "198.18.8.$((100 + i))" warm
-	done
-	for i in $(seq "$n"); do tb_wait_http "198.18.8.$((100 + i))" 120 || fail "container $i"; done
-	read -r mem cpu < <(measure ct "$n" "${names[@]}")
-	printf '%-4s %-26s %12s %14s %12s\n' "$n" "LXD containers (warm)" "$mem" "$((mem / n))" "$cpu" >> "$WORK/table"
-	for c in "${names[@]}"; do lxc delete -f "$c" >/dev/null 2>&1; done
-	TB_CONTAINERS=()
-
-	names=()
-	for i in $(seq "$n"); do
-		names+=("vcr$ID-v$i")
-		tb_vm "vcr$ID-v$i" "198.18.8.$((100 + i))" "$VM_MB"
-	done
-	for i in $(seq "$n"); do tb_wait_http "198.18.8.$((100 + i))" 900 || fail "VM $i"; done
-	read -r mem cpu < <(measure vm "$n" "${names[@]}")
-	printf '%-4s %-26s %12s %14s %12s\n' "$n" "VMs (${VM_MB} MiB, qemu TCG)" "$mem" "$((mem / n))" "$cpu" >> "$WORK/table"
-	for v in "${names[@]}"; do $VIRSH destroy "$v" >/dev/null 2>&1; $VIRSH undefine "$v" >/dev/null 2>&1; done
-	TB_DOMAINS=()
+	if [[ " $KINDS " == *" ct "* ]]; then
+		names=()
+		for i in $(seq "$n"); do
+			names+=("vcr$ID-c$i")
+			tb_container "vcr$ID-c$i" "198.18.8.$((100 + i))" warm
+		done
+		for i in $(seq "$n"); do tb_wait_http "198.18.8.$((100 + i))" 120 || fail "container $i"; done
+		read -r mem cpu < <(measure ct "$n" "${names[@]}")
+		printf '%-4s %-26s %12s %14s %12s\n' "$n" "LXD containers (warm)" "$mem" "$((mem / n))" \
+		    "$cpu" >> "$WORK/table"
+		for c in "${names[@]}"; do lxc delete -f "$c" >/dev/null 2>&1; done
+		TB_CONTAINERS=()
+	fi
+	if [[ " $KINDS " == *" vm "* ]]; then
+		names=()
+		for i in $(seq "$n"); do
+			names+=("vcr$ID-v$i")
+			tb_vm "vcr$ID-v$i" "198.18.8.$((100 + i))" "$VM_MB"
+		done
+		for i in $(seq "$n"); do tb_wait_http "198.18.8.$((100 + i))" 900 || fail "VM $i"; done
+		read -r mem cpu < <(measure vm "$n" "${names[@]}")
+		printf '%-4s %-26s %12s %14s %12s\n' "$n" "VMs (${VM_MB} MiB, qemu TCG)" "$mem" \
+		    "$((mem / n))" "$cpu" >> "$WORK/table"
+		for v in "${names[@]}"; do
+			$VIRSH destroy "$v" >/dev/null 2>&1
+			$VIRSH undefine "$v" >/dev/null 2>&1
+		done
+		TB_DOMAINS=()
+	fi
 	cat "$WORK/table" >&2
 done
 echo

@@ -131,7 +131,8 @@ tb_wait_http() {
 
 tb_cleanup() {
 	set +e
-	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it
+	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it, or LXD
+	lxc info >/dev/null 2>&1 || tb_services >/dev/null 2>&1
 	for d in "${TB_DOMAINS[@]}"; do
 		$VIRSH destroy "$d" >/dev/null 2>&1
 		$VIRSH undefine "$d" >/dev/null 2>&1

@@ -108,8 +108,8 @@ make_tree(struct gen *g)
 	for (int tries = 0; tries < 50; tries++) {
 		int i = (int)rnd((unsigned)g->n);
 		if (g->type[i] == 'f' && g->owners[i] == (1u << 2) && g->n < MAXP) {
-			char to[140];
-			snprintf(to, sizeof(to), "%s.distrib", g->path[i]);
+			char to[128];
+			snprintf(to, sizeof(to), "%.100s.distrib", g->path[i]);
 			g->div_from = i;
 			g->div_to = g->n++;
 			snprintf(g->path[g->div_to], sizeof(g->path[0]), "%s", to);

@@ -1,0 +1,609 @@
+/*
+ * sync.c: one run of the disk sync, primary VM -> standby container.
+ *
+ *   1. LXD: the instance (its idmap, its root disk's pool), then the pool
+ *      (driver dir: the root file system's path on this host).
+ *   2. ssh to the primary, one round trip: the snapshot script (dpkg
+ *      database and tree) -> the collapsed exclusion list (exclude.c).
+ *   3. rsync -aHAX --numeric-ids --delete --sparse over ssh, pulling into
+ *      the container's root file system. When LXD stores the container
+ *      shifted (an unprivileged container: volatile.last_state.idmap),
+ *      rsync runs in a user namespace with the same map, so the kernel
+ *      shifts owners, groups, ACLs and file capabilities exactly as LXD
+ *      does, and setuid bits stay. Unshifted storage: plain rsync.
+ *   4. --itemize-changes says what changed. A warm, running container
+ *      gets the services of the packages whose programs or configuration
+ *      changed restarted (systemctl try-reload-or-restart through LXD's
+ *      exec; changes under /var do not count), or a restart of the whole
+ *      container when libc or systemd changed.
+ * Each step is a child process or an LXD request on the event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "vcr.h"
+#include "exclude.h"
+#include "lxd.h"
+#include "proc.h"
+#include "sync.h"
+
+#define SNAPSHOT_MAX	(256u << 20)
+#define RSYNC_OUT_MAX	(64u << 20)
+#define MAX_UNITS	16
+
+enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_RSYNC, S_RESTART };
+
+struct sync {
+	struct event_base *base;
+	struct lxd	*lxd;
+	char		 instance[64];
+	int		 warm;
+	struct sync_conf conf;
+	char		 workdir[256];
+	sync_cb		 cb;
+	void		*arg;
+	/* the run */
+	enum step	 step;
+	uint64_t	 t0_ms, step_ms;
+	struct lxd_req	*req;
+	struct proc	*proc;
+	struct excl	*excl;
+	char		 rootfs[512];
+	char		 pool[64];
+	int		 running_ct;	/* the container runs now */
+	long		 hostid, nsid, range;	/* idmap; range 0: not shifted */
+	char		 units[MAX_UNITS][96];
+	unsigned	 nunits, unit_i;
+	int		 restart_ct;
+	struct sync_stats st;
+};
+
+struct sync *
+sync_new(struct event_base *base, struct lxd *lxd, const char *instance, int warm,
+    const struct sync_conf *conf, const char *workdir, sync_cb cb, void *arg)
+{
+	struct sync *y;
+
+	if ((y = calloc(1, sizeof(*y))) == NULL)
+		return NULL;
+	y->base = base;
+	y->lxd = lxd;
+	snprintf(y->instance, sizeof(y->instance), "%s", instance);
+	y->warm = warm;
+	y->conf = *conf;
+	snprintf(y->workdir, sizeof(y->workdir), "%s", workdir);
+	y->cb = cb;
+	y->arg = arg;
+	return y;
+}
+
+int
+sync_running(const struct sync *y)
+{
+	return y->step != S_IDLE;
+}
+
+const struct sync_stats *
+sync_get_stats(const struct sync *y)
+{
+	return &y->st;
+}
+
+static void
+reset(struct sync *y)
+{
+	lxd_cancel(y->req);
+	y->req = NULL;
+	proc_kill(y->proc);
+	y->proc = NULL;
+	excl_free(y->excl);
+	y->excl = NULL;
+	y->step = S_IDLE;
+}
+
+void
+sync_stop(struct sync *y)
+{
+	reset(y);
+}
+
+void
+sync_free(struct sync *y)
+{
+	if (y == NULL)
+		return;
+	reset(y);
+	free(y);
+}
+
+static void
+done(struct sync *y, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+done(struct sync *y, int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	y->st.runs++;
+	y->st.last_wall_ms = wall_ms();
+	y->st.last_ms = (unsigned)(now_ms() - y->t0_ms);
+	if (ok) {
+		y->st.last_ok_wall_ms = y->st.last_wall_ms;
+		y->st.error[0] = '\0';
+	} else {
+		y->st.failures++;
+		va_start(ap, fmt);
+		vsnprintf(y->st.error, sizeof(y->st.error), fmt, ap);
+		va_end(ap);
+	}
+	/* The request or process that called us is freed by its owner. */
+	y->req = NULL;
+	y->proc = NULL;
+	excl_free(y->excl);
+	y->excl = NULL;
+	y->step = S_IDLE;
+	y->cb(y->arg, ok, &y->st);
+}
+
+static unsigned
+lap(struct sync *y)
+{
+	uint64_t t = now_ms();
+	unsigned d = (unsigned)(t - y->step_ms);
+
+	y->step_ms = t;
+	return d;
+}
+
+/* ---- 4. restarts ---- */
+
+static void restart_next(struct sync *y);
+
+static void
+restart_done(void *arg, const struct lxd_result *r)
+{
+	struct sync *y = arg;
+	size_t l = strlen(y->st.restarted);
+
+	y->req = NULL;
+	if (!r->ok || r->exit_code != 0) {
+		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, "%s%s(failed: %s)",
+		    l ? " " : "", y->restart_ct ? "container" : y->units[y->unit_i - 1],
+		    r->ok ? "exit code" : r->error);
+	} else
+		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, "%s%s", l ? " " : "",
+		    y->restart_ct ? "container" : y->units[y->unit_i - 1]);
+	if (y->restart_ct) {
+		done(y, 1, "%s", "");
+		return;
+	}
+	restart_next(y);
+}
+
+static void
+restart_next(struct sync *y)
+{
+	if (y->unit_i == y->nunits) {
+		done(y, 1, "%s", "");
+		return;
+	}
+	/* try-: a unit that does not run in the container is left alone. */
+	const char *argv[] = { "systemctl", "try-reload-or-restart", y->units[y->unit_i++], NULL };
+	if ((y->req = lxd_exec(y->lxd, y->instance, argv, 60, restart_done, y)) == NULL)
+		done(y, 0, "cannot ask LXD to restart %s", argv[2]);
+}
+
+static void
+add_unit(const char *unit, void *arg)
+{
+	struct sync *y = arg;
+
+	for (unsigned i = 0; i < y->nunits; i++)
+		if (strcmp(y->units[i], unit) == 0)
+			return;
+	if (y->nunits < MAX_UNITS)
+		snprintf(y->units[y->nunits++], sizeof(y->units[0]), "%s", unit);
+}
+
+/* Packages whose change needs the whole container restarted. */
+static int
+needs_reboot(const char *pkg)
+{
+	static const char *const p[] = { "libc6", "systemd", "libsystemd0", "libsystemd-shared",
+	    "dbus", "udev", NULL };
+
+	for (const char *const *q = p; *q; q++)
+		if (strcmp(*q, pkg) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- 3. rsync ---- */
+
+static void
+rsync_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+	const char *p = r->out, *end = r->out + r->out_len;
+	char pkg[128];
+
+	y->proc = NULL;
+	y->st.rsync_ms = lap(y);
+	/* 24: files vanished while copying (a live system): the rest is in place. */
+	if (r->status != 0 && r->status != 24) {
+		const char *e = r->err;
+		size_t l = strlen(e);
+		while (l > 0 && (e[l - 1] == '\n' || e[l - 1] == '\r'))
+			l--;
+		const char *last = e + l;
+		while (last > e && last[-1] != '\n')
+			last--;
+		if (r->timed_out)
+			done(y, 0, "rsync timed out after %u ms (sync timeout)", y->conf.timeout_ms);
+		else
+			done(y, 0, "rsync exit code %d: %.*s", r->status, (int)(e + l - last), last);
+		return;
+	}
+	y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
+	y->st.bytes = 0;
+	y->nunits = y->unit_i = 0;
+	y->restart_ct = 0;
+	y->st.restarted[0] = '\0';
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[4200];
+		snprintf(line, sizeof(line), "%.*s", (int)l, p);
+		p += l + 1;
+		if (strncmp(line, "Total bytes received: ", 22) == 0) {
+			char digits[32], *o = digits;
+			for (const char *c = line + 22; *c && o < digits + 31; c++)
+				if (*c >= '0' && *c <= '9')
+					*o++ = *c;
+			*o = '\0';
+			y->st.bytes = strtoull(digits, NULL, 10);
+			continue;
+		}
+		/* "%i %n": YXcstpoguax path; "*deleting   path" */
+		const char *path = NULL;
+		int changed = 0;
+		if (strncmp(line, "*deleting ", 10) == 0) {
+			y->st.deleted++;
+			path = line + 10;
+			while (*path == ' ')
+				path++;
+			changed = 1;
+		} else if (l > 12 && line[11] == ' ' && strchr("<>ch.*", line[0]) &&
+		    strchr("fdLDS", line[1])) {
+			path = line + 12;
+			if (line[0] == '>' || line[0] == 'c') {
+				if (line[1] == 'f')
+					y->st.files_changed++;
+				else
+					y->st.other_changes++;
+				changed = 1;
+			} else if (line[0] == '.' && strspn(line + 2, ". ") < 9) {
+				y->st.other_changes++;	/* attributes only: owner, mode, times */
+				changed = line[1] != 'd';
+			}
+		}
+		if (!changed || path == NULL || y->excl == NULL || !y->warm || !y->conf.restart ||
+		    !y->running_ct)
+			continue;
+		/* Programs and configuration need a restart; state and logs (/var) do not. */
+		if (strncmp(path, "etc/", 4) != 0 && strncmp(path, "usr/", 4) != 0 &&
+		    strncmp(path, "opt/", 4) != 0 && strncmp(path, "lib", 3) != 0 &&
+		    strncmp(path, "bin/", 4) != 0 && strncmp(path, "sbin/", 5) != 0)
+			continue;
+		char abs[4200];
+		snprintf(abs, sizeof(abs), "/%s", path);
+		excl_units_for(y->excl, abs, pkg, sizeof(pkg), add_unit, y);
+		if (pkg[0] && needs_reboot(pkg))
+			y->restart_ct = 1;
+	}
+	if (y->restart_ct) {
+		if ((y->req = lxd_instance_restart(y->lxd, y->instance, 60, restart_done, y)) == NULL)
+			done(y, 0, "%s", "cannot ask LXD to restart the container");
+		else
+			y->step = S_RESTART;
+		return;
+	}
+	y->step = S_RESTART;
+	restart_next(y);
+}
+
+static int
+write_file(const char *path, const char *data, size_t len, uid_t uid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		return -1;
+	if (write(fd, data, len) != (ssize_t)len || fchown(fd, uid, uid) == -1) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void
+start_rsync(struct sync *y)
+{
+	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[520];
+	char ids[2][64], exfrom[600];
+	char *rules_buf;
+	size_t rlen;
+	struct excl_stats es;
+	uid_t owner = y->range ? (uid_t)y->hostid : 0;
+	const char *argv[32];
+	int n = 0;
+
+	if ((rules_buf = excl_rules(y->excl, 1, &rlen)) == NULL) {
+		done(y, 0, "%s", "out of memory building the exclusion list");
+		return;
+	}
+	excl_stats(y->excl, &es);
+	y->st.rules = es.rules;
+	free(excl_rules(y->excl, 0, &(size_t){ 0 }));	/* counts the file-level rules */
+	excl_stats(y->excl, &es);
+	y->st.file_rules = es.file_rules;
+	snprintf(rules, sizeof(rules), "%s/rules", y->workdir);
+	snprintf(key, sizeof(key), "%s/id", y->workdir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
+	if (write_file(rules, rules_buf, rlen, owner) == -1) {
+		free(rules_buf);
+		done(y, 0, "cannot write %s: %s", rules, strerror(errno));
+		return;
+	}
+	free(rules_buf);
+	/* The key and known hosts must be readable by root in the user namespace. */
+	if (chown(key, owner, owner) == -1 || (access(kh, F_OK) == 0 &&
+	    chown(kh, owner, owner) == -1) || chown(y->workdir, owner, owner) == -1) {
+		done(y, 0, "cannot hand %s to the container's root: %s", y->workdir,
+		    strerror(errno));
+		return;
+	}
+	y->st.rules_ms = lap(y);
+	snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o BatchMode=yes -o "
+	    "StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s -o ConnectTimeout=5 "
+	    "-o ServerAliveInterval=5 -o ServerAliveCountMax=3", key, kh);
+	snprintf(src, sizeof(src), "%s:/", y->conf.source);
+	snprintf(dst, sizeof(dst), "%s/", y->rootfs);
+	if (y->range) {
+		snprintf(ids[0], sizeof(ids[0]), "--map-users=%ld,%ld,%ld", y->hostid, y->nsid,
+		    y->range);
+		snprintf(ids[1], sizeof(ids[1]), "--map-groups=%ld,%ld,%ld", y->hostid, y->nsid,
+		    y->range);
+		argv[n++] = "unshare";
+		argv[n++] = "--user";
+		argv[n++] = ids[0];
+		argv[n++] = ids[1];
+		argv[n++] = "--setuid";
+		argv[n++] = "0";
+		argv[n++] = "--setgid";
+		argv[n++] = "0";
+		argv[n++] = "--";
+	}
+	snprintf(exfrom, sizeof(exfrom), "--exclude-from=%s", rules);
+	argv[n++] = "rsync";
+	argv[n++] = "-aHAX";
+	argv[n++] = "--numeric-ids";
+	argv[n++] = "--delete";
+	argv[n++] = "--sparse";
+	argv[n++] = "--from0";
+	argv[n++] = exfrom;
+	argv[n++] = "--itemize-changes";
+	argv[n++] = "--out-format=%i %n%L";
+	argv[n++] = "--stats";
+	argv[n++] = "-e";
+	argv[n++] = rsh;
+	argv[n++] = src;
+	argv[n++] = dst;
+	argv[n] = NULL;
+	y->step = S_RSYNC;
+	y->st.shifted = y->range != 0;
+	if ((y->proc = proc_run(y->base, argv, NULL, 0, RSYNC_OUT_MAX, y->conf.timeout_ms,
+	    rsync_done, y)) == NULL)
+		done(y, 0, "%s", "cannot start rsync");
+}
+
+/* ---- 2. snapshot over ssh ---- */
+
+static void
+snapshot_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+	const char *pats[SYNC_PATTERNS];
+	char err[300];
+
+	y->proc = NULL;
+	y->st.snapshot_ms = lap(y);
+	if (r->status != 0 || r->out_truncated) {
+		const char *e = r->err;
+		size_t l = strlen(e);
+		while (l > 0 && (e[l - 1] == '\n' || e[l - 1] == '\r'))
+			l--;
+		const char *last = e + l;
+		while (last > e && last[-1] != '\n')
+			last--;
+		done(y, 0, "primary %s: %s%.*s", y->conf.source, r->timed_out ? "timed out: " :
+		    r->out_truncated ? "listing too large: " : "", (int)(e + l - last), last);
+		return;
+	}
+	for (unsigned i = 0; i < y->conf.npatterns; i++)
+		pats[i] = y->conf.patterns[i];
+	if ((y->excl = excl_parse(r->out, r->out_len, err, sizeof(err))) == NULL ||
+	    excl_configure(y->excl, pats, y->conf.npatterns, err, sizeof(err)) == -1) {
+		done(y, 0, "primary %s: %s", y->conf.source, err);
+		return;
+	}
+	excl_compute(y->excl);
+	start_rsync(y);
+}
+
+static void
+start_snapshot(struct sync *y)
+{
+	char key[512], kh[512], keysrc[512], buf[8192];
+	const char *argv[24];
+	int n = 0, in, out;
+	ssize_t got;
+
+	/* A copy of the key in the work directory (see start_rsync). */
+	snprintf(key, sizeof(key), "%s/id", y->workdir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
+	snprintf(keysrc, sizeof(keysrc), "%s", y->conf.key);
+	if ((in = open(keysrc, O_RDONLY | O_CLOEXEC)) == -1) {
+		done(y, 0, "sync key %s: %s", keysrc, strerror(errno));
+		return;
+	}
+	if ((out = open(key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1) {
+		close(in);
+		done(y, 0, "%s: %s", key, strerror(errno));
+		return;
+	}
+	while ((got = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)got) != got)
+			break;
+	close(in);
+	close(out);
+	argv[n++] = "ssh";
+	argv[n++] = "-F";
+	argv[n++] = "/dev/null";
+	argv[n++] = "-i";
+	argv[n++] = key;
+	argv[n++] = "-o";
+	argv[n++] = "BatchMode=yes";
+	argv[n++] = "-o";
+	argv[n++] = "StrictHostKeyChecking=accept-new";
+	char khopt[600];
+	snprintf(khopt, sizeof(khopt), "UserKnownHostsFile=%s", kh);
+	argv[n++] = "-o";
+	argv[n++] = khopt;
+	argv[n++] = "-o";
+	argv[n++] = "ConnectTimeout=5";
+	argv[n++] = y->conf.source;
+	argv[n++] = "sh";
+	argv[n++] = "-s";
+	argv[n] = NULL;
+	y->step = S_SNAPSHOT;
+	if ((y->proc = proc_run(y->base, argv, sync_snapshot_script,
+	    strlen(sync_snapshot_script), SNAPSHOT_MAX, y->conf.timeout_ms, snapshot_done,
+	    y)) == NULL)
+		done(y, 0, "%s", "cannot start ssh");
+}
+
+/* ---- 1. where the container's files are ---- */
+
+static const char *
+jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static void
+pool_done(void *arg, const struct lxd_result *r)
+{
+	struct sync *y = arg;
+	struct json_object *cfg = NULL;
+
+	y->req = NULL;
+	if (!r->ok) {
+		done(y, 0, "LXD storage pool %s: %s", y->pool, r->error);
+		return;
+	}
+	if (strcmp(jstr(r->metadata, "driver"), "dir") != 0) {
+		done(y, 0, "LXD storage pool %s: driver %s: the sync writes into a 'dir' pool only",
+		    y->pool, jstr(r->metadata, "driver"));
+		return;
+	}
+	json_object_object_get_ex(r->metadata, "config", &cfg);
+	snprintf(y->rootfs, sizeof(y->rootfs), "%s/containers/%s/rootfs", jstr(cfg, "source"),
+	    y->instance);
+	start_snapshot(y);
+}
+
+static void
+instance_done(void *arg, const struct lxd_result *r)
+{
+	struct sync *y = arg;
+	struct json_object *cfg = NULL, *dev = NULL, *root = NULL, *map;
+	char path[160];
+
+	y->req = NULL;
+	if (!r->ok) {
+		done(y, 0, "LXD instance %s: %s", y->instance, r->error);
+		return;
+	}
+	y->running_ct = strcmp(jstr(r->metadata, "status"), "Running") == 0;
+	json_object_object_get_ex(r->metadata, "config", &cfg);
+	json_object_object_get_ex(r->metadata, "expanded_devices", &dev);
+	/* The root disk: the device whose path is "/". */
+	if (dev) {
+		json_object_object_foreach(dev, name, d) {
+			(void)name;
+			if (strcmp(jstr(d, "type"), "disk") == 0 && strcmp(jstr(d, "path"), "/") == 0)
+				root = d;
+		}
+	}
+	snprintf(y->pool, sizeof(y->pool), "%s", jstr(root, "pool"));
+	if (!y->pool[0]) {
+		done(y, 0, "LXD instance %s has no root disk in a storage pool", y->instance);
+		return;
+	}
+	/* Stored shifted? LXD records the map it shifted the files with. */
+	y->range = 0;
+	if ((map = json_tokener_parse(jstr(cfg, "volatile.last_state.idmap"))) != NULL) {
+		for (size_t i = 0; json_object_is_type(map, json_type_array) &&
+		    i < json_object_array_length(map); i++) {
+			struct json_object *e = json_object_array_get_idx(map, i), *v;
+			if (json_object_object_get_ex(e, "Isuid", &v) && json_object_get_boolean(v)) {
+				json_object_object_get_ex(e, "Hostid", &v);
+				y->hostid = json_object_get_int64(v);
+				json_object_object_get_ex(e, "Nsid", &v);
+				y->nsid = json_object_get_int64(v);
+				json_object_object_get_ex(e, "Maprange", &v);
+				y->range = json_object_get_int64(v);
+			}
+		}
+		json_object_put(map);
+	}
+	y->step = S_POOL;
+	snprintf(path, sizeof(path), "/1.0/storage-pools/%s", y->pool);
+	if ((y->req = lxd_get(y->lxd, path, pool_done, y)) == NULL)
+		done(y, 0, "%s", "cannot ask LXD for the storage pool");
+}
+
+int
+sync_start(struct sync *y, char *err, size_t errlen)
+{
+	char path[160];
+
+	if (y->step != S_IDLE) {
+		snprintf(err, errlen, "a sync is already running");
+		return -1;
+	}
+	if (mkdir(y->workdir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", y->workdir, strerror(errno));
+		return -1;
+	}
+	y->t0_ms = y->step_ms = now_ms();
+	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
+	y->step = S_INSTANCE;
+	snprintf(path, sizeof(path), "/1.0/instances/%s", y->instance);
+	if ((y->req = lxd_get(y->lxd, path, instance_done, y)) == NULL) {
+		y->step = S_IDLE;
+		snprintf(err, errlen, "cannot ask LXD for the instance");
+		return -1;
+	}
+	return 0;
+}
