@@ -22,7 +22,8 @@ expect_eq "$(client_get /healthz)" ok "answer from the cold standby"
 ev=$(vcrctl events)
 expect_match "$ev" "step=fence domain=$VM result=ok" "fence"
 expect_match "$ev" "step=start container=local/$CT result=ok" "start"
-expect_match "$ev" 'cutover +web +from=primary to=standby .*reason="cold standby started and answering".*container_started_ms=[0-9]+' "cut-over"
+# The container starts while the VM is fenced: whichever ends last switches.
+expect_match "$ev" 'cutover +web +from=primary to=standby .*reason="(cold standby started and answering|primary down, fenced[^"]*)".*fenced=yes container_started_ms=[0-9]+' "cut-over"
 expect_eq "$(lxc list -c s --format csv $CT)" RUNNING "container state"
 
 # Back to the primary, the container stopped again: the cold standby.

@@ -66,6 +66,7 @@ expect_eq "$(ct cat /etc/vcr-net)" "198.18.8.20/24 198.18.8.1" "container keeps 
 hdr=$(ip netns exec $NS_V curl -s -D - -o /dev/null http://198.18.8.20/ | tr -d '\r')
 expect_match "$hdr" 'X-Sync-Test: v2' "nginx reloaded with the new config"
 expect_match "$(vcrctl status)" 'sync +from root@198.18.8.10: last .*, ok, ' "status"
+vcrctl status | grep -E '^web|sync +from' >&2
 expect_match "$(metrics)" 'vcr_sync_files_changed\{service="web"\} [1-9]' "metrics"
 
 # A second sync: only what the running VM wrote meanwhile (its journal,
