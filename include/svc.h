@@ -46,7 +46,7 @@ struct rec_view {
 	unsigned	 retries;	/* failed recoveries in a row, for the same reason */
 	struct sync	*sync;		/* disk sync into the standby container */
 	struct event	*sync_timer;
-	int		 sync_wanted;	/* waiting for another sync on the same LXD */
+	int		 final_sync;	/* planned failover: FINAL_* in svc_rec.c */
 };
 
 struct svc {
@@ -93,6 +93,12 @@ void	vcrd_stop(struct vcrd *d);
 struct svc *vcrd_find(struct vcrd *d, const char *name);
 /* Operator command; 0 done, -1 refused with the reason in err. */
 int	vcrd_command(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen);
+/*
+ * Operator failover. With final_sync, a service whose standby is synced
+ * and whose primary is up gets one last sync first: 1 means the cut-over
+ * waits for it (vcrctl events shows both), 0 done, -1 refused.
+ */
+int	vcrd_failover(struct vcrd *d, struct svc *s, int final_sync, char *err, size_t errlen);
 int	vcrd_save_state(struct vcrd *d);
 const struct endpoint *svc_target(const struct svc *s, enum side side);
 /* Feeds a report (CMD_FENCED, ...) or a changed health into the decision. */
@@ -116,5 +122,7 @@ void	rec_cutover_text(struct svc *s, char *buf, size_t len);
 void	rec_policy(const struct svc *s, struct dec_policy *pol);
 /* vcrctl sync NAME: -1 with the reason when it cannot run now. */
 int	rec_sync_now(struct svc *s, char *err, size_t errlen);
+/* The last sync before a planned failover; the failover follows its success. */
+int	rec_final_sync(struct svc *s, char *err, size_t errlen);
 
 #endif

@@ -3,7 +3,10 @@
  *
  *   GET  /v1/status                      every service
  *   GET  /v1/events                      recent events, oldest first
- *   POST /v1/services/NAME/failover      operator cut-over to the standby
+ *   POST /v1/services/NAME/failover      operator cut-over to the standby, after a
+ *                                        final sync when the service has one
+ *                                        (202: the cut-over follows it);
+ *                                        ?sync=no skips it
  *   POST /v1/services/NAME/failback      back to the primary
  *   POST /v1/services/NAME/sync          disk sync into the standby container now
  *   POST /v1/reload                      same as SIGHUP, with the answer
@@ -51,7 +54,7 @@ reply(struct evhttp_request *req, int code, struct json_object *o)
 	evbuffer_add(buf, "\n", 1);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	    "application/json");
-	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 404 ? "Not Found" :
+	evhttp_send_reply(req, code, code == 202 ? "Accepted" : code < 300 ? "OK" : code == 404 ? "Not Found" :
 	    code == 409 ? "Conflict" : "Bad Request", buf);
 	evbuffer_free(buf);
 	json_object_put(o);
@@ -217,6 +220,7 @@ handle(struct evhttp_request *req, void *arg)
 	char name[SVC_NAME_MAX + 1], verb[16], err[512];
 	struct json_object *o;
 	struct svc *s;
+	int r;
 
 	if (path == NULL) {
 		reply_error(req, 400, "bad request");
@@ -269,14 +273,25 @@ handle(struct evhttp_request *req, void *arg)
 			reply_error(req, 404, err);
 			return;
 		}
-		if (vcrd_command(c->d, s, verb[4] == 'o' ? CMD_FAILOVER : CMD_FAILBACK, err,
-		    sizeof(err)) == -1) {
+		if (verb[4] == 'o') {
+			const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+			int final_sync = !(q && strcmp(q, "sync=no") == 0);
+
+			r = vcrd_failover(c->d, s, final_sync, err, sizeof(err));
+		} else
+			r = vcrd_command(c->d, s, CMD_FAILBACK, err, sizeof(err));
+		if (r == -1) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "%s %s refused: %s", verb, name, err);
 			reply_error(req, 409, msg);
 			return;
 		}
 		o = json_object_new_object();
+		if (r == 1) {
+			json_object_object_add(o, "result", json_object_new_string("final-sync"));
+			reply(req, 202, o);
+			return;
+		}
 		json_object_object_add(o, "result", json_object_new_string(
 		    side_name(s->dec.active)));
 		json_object_object_add(o, "last_cutover_ms",

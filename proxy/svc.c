@@ -729,6 +729,28 @@ vcrd_command(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t 
 	return evaluate(d, s, cmd, err, errlen);
 }
 
+int
+vcrd_failover(struct vcrd *d, struct svc *s, int final_sync, char *err, size_t errlen)
+{
+	struct dec_policy pol;
+	const struct health_ctr *sb = &s->side[SIDE_STANDBY].ctr;
+	int r;
+
+	dec_policy_of(s, &pol);
+	/*
+	 * Only when the cut-over itself would be accepted: otherwise the
+	 * decision refuses it at once, with its own reason.
+	 */
+	if (final_sync && s->rec.sync && s->dec.active == SIDE_PRIMARY &&
+	    s->side[SIDE_PRIMARY].ctr.h == H_UP &&
+	    s->dec.state != ST_FENCING && s->dec.state != ST_STARTING &&
+	    (sb->h == H_UP || (pol.standby_cold && pol.standby_startable))) {
+		if ((r = rec_final_sync(s, err, errlen)) != 0)
+			return r;
+	}
+	return vcrd_command(d, s, CMD_FAILOVER, err, errlen);
+}
+
 void
 vcrd_stop(struct vcrd *d)
 {

@@ -295,7 +295,19 @@ rec_cutover_text(struct svc *s, char *buf, size_t len)
 #define SYNC_RUNDIR	"/run/vcrecovery"
 #define SYNC_WAIT_MS	1000	/* another sync on the same LXD host: try again */
 
+/* Why a sync cannot start now, when waiting a little is the answer. */
+#define SYNC_BUSY	"busy"	/* one sync at a time per standby host */
+#define SYNC_RUNNING	"a sync of this service is already running"
+
+/* rec.final_sync: a planned failover waiting for its last sync. */
+enum {
+	FINAL_NONE = 0,
+	FINAL_WAIT,		/* for a sync that started before the request */
+	FINAL_RUNNING,		/* ours: the failover follows its success */
+};
+
 static void sync_arm(struct svc *s, unsigned ms);
+static int sync_begin(struct svc *s, char *err, size_t errlen);
 
 /* Why a sync must not run now, or NULL. */
 static const char *
@@ -306,7 +318,7 @@ sync_refused(struct svc *s)
 	if (s->rec.sync == NULL)
 		return "no sync configured for this service";
 	if (sync_running(s->rec.sync))
-		return "a sync of this service is already running";
+		return SYNC_RUNNING;
 	/* The container serves: copying the primary over it would lose its writes. */
 	if (s->dec.active == SIDE_STANDBY)
 		return "the service runs on its standby: a sync would overwrite what it serves";
@@ -314,8 +326,66 @@ sync_refused(struct svc *s)
 		return "a recovery is running";
 	TAILQ_FOREACH(o, &s->d->services, entry)
 		if (o != s && o->rec.sync && o->rec.lxd == s->rec.lxd && sync_running(o->rec.sync))
-			return "busy";	/* one sync at a time per standby host */
+			return SYNC_BUSY;
 	return NULL;
+}
+
+/* A planned failover waits: start its final sync, or give up waiting. */
+static void
+final_sync_try(struct svc *s)
+{
+	char err[256];
+
+	if (sync_begin(s, err, sizeof(err)) == 0) {
+		s->rec.final_sync = FINAL_RUNNING;
+		events_add(s->conf->name, "sync", "final sync before the planned failover started");
+		return;
+	}
+	if (strcmp(err, SYNC_BUSY) == 0) {
+		sync_arm(s, SYNC_WAIT_MS);
+		return;
+	}
+	if (strcmp(err, SYNC_RUNNING) == 0)
+		return;		/* sync_done calls again */
+	/* The primary went down or a recovery began: the decision takes over. */
+	s->rec.final_sync = FINAL_NONE;
+	events_add(s->conf->name, "sync", "final sync not run: %s; failing over without it", err);
+	svc_evaluate(s, CMD_FAILOVER);
+}
+
+static void
+final_sync_done(struct svc *s, int ok, const char *error)
+{
+	s->rec.final_sync = FINAL_NONE;
+	if (!ok) {
+		events_add(s->conf->name, "alert", "planned failover not carried out: its final "
+		    "sync failed (%s); the service stays on the primary; 'vcrctl failover "
+		    "--no-sync %s' switches without it", error, s->conf->name);
+		return;
+	}
+	events_add(s->conf->name, "command", "final sync done: failover");
+	svc_evaluate(s, CMD_FAILOVER);
+}
+
+int
+rec_final_sync(struct svc *s, char *err, size_t errlen)
+{
+	if (s->rec.final_sync != FINAL_NONE) {
+		snprintf(err, errlen, "a planned failover is already waiting for its final sync");
+		return -1;
+	}
+	if (sync_begin(s, err, errlen) == 0) {
+		s->rec.final_sync = FINAL_RUNNING;
+	} else if (strcmp(err, SYNC_BUSY) == 0 || strcmp(err, SYNC_RUNNING) == 0) {
+		s->rec.final_sync = FINAL_WAIT;
+		if (strcmp(err, SYNC_BUSY) == 0)
+			sync_arm(s, SYNC_WAIT_MS);
+	} else
+		return 0;	/* no final sync possible: the failover goes ahead */
+	events_add(s->conf->name, "command", "failover requested by operator: final sync "
+	    "first (%s)", s->rec.final_sync == FINAL_RUNNING ? "started" :
+	    "after the sync running now");
+	return 1;
 }
 
 static void
@@ -335,6 +405,10 @@ sync_done(void *arg, int ok, const struct sync_stats *st)
 		    "keeps its last good copy)", st->error, st->last_ms);
 	if (s->conf->sync.interval_ms)
 		sync_arm(s, s->conf->sync.interval_ms);
+	if (s->rec.final_sync == FINAL_RUNNING)
+		final_sync_done(s, ok, st->error);
+	else if (s->rec.final_sync == FINAL_WAIT)
+		final_sync_try(s);
 }
 
 static int
@@ -359,9 +433,13 @@ sync_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct svc *s = arg;
 	char err[256];
 
+	if (s->rec.final_sync == FINAL_WAIT) {
+		final_sync_try(s);
+		return;
+	}
 	if (sync_begin(s, err, sizeof(err)) == 0)
 		return;
-	if (strcmp(err, "busy") == 0) {
+	if (strcmp(err, SYNC_BUSY) == 0) {
 		sync_arm(s, SYNC_WAIT_MS);
 		return;
 	}
@@ -384,7 +462,7 @@ int
 rec_sync_now(struct svc *s, char *err, size_t errlen)
 {
 	if (sync_begin(s, err, errlen) == -1) {
-		if (strcmp(err, "busy") == 0)
+		if (strcmp(err, SYNC_BUSY) == 0)
 			snprintf(err, errlen, "another sync into the same LXD host is running; "
 			    "try again");
 		return -1;
@@ -449,6 +527,10 @@ rec_detach(struct svc *s)
 		event_free(s->rec.sync_timer);
 		s->rec.sync_timer = NULL;
 	}
+	if (s->rec.final_sync != FINAL_NONE)
+		events_add(s->conf->name, "alert", "planned failover abandoned: the "
+		    "recovery settings were reloaded during its final sync");
+	s->rec.final_sync = FINAL_NONE;
 	sync_free(s->rec.sync);
 	s->rec.sync = NULL;
 	virt_forget(s->rec.virt, s);

@@ -25,7 +25,9 @@ usage(void)
 	    "commands:\n"
 	    "  status           every service: state, where it points, last checks\n"
 	    "  events           recent transitions with their reasons\n"
-	    "  failover NAME    move NAME to its standby now\n"
+	    "  failover [--no-sync] NAME\n"
+	    "                   move NAME to its standby; with disk sync, after a\n"
+	    "                   final sync (--no-sync: at once)\n"
 	    "  failback NAME    move NAME back to its primary\n"
 	    "  sync NAME        copy NAME's primary disk into its standby container now\n"
 	    "  reload           re-read the configuration (rejected whole if invalid)\n"
@@ -185,7 +187,7 @@ main(int argc, char *argv[])
 	const char *sock = getenv("VCRCTL_SOCKET"), *cmd;
 	char path[256], *body = NULL;
 	struct json_object *root;
-	int ch, code;
+	int ch, code, no_sync = 0;
 
 	if (sock == NULL)
 		sock = VCR_DEFAULT_SOCKET;
@@ -206,6 +208,11 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
+	if (strcmp(cmd, "failover") == 0 && argc == 3 && strcmp(argv[1], "--no-sync") == 0) {
+		no_sync = 1;
+		argv[1] = argv[2];
+		argc--;
+	}
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		code = request(sock, "GET", "/v1/status", &body);
 	else if (strcmp(cmd, "events") == 0 && argc == 1)
@@ -218,7 +225,8 @@ main(int argc, char *argv[])
 			fprintf(stderr, "vcrctl: '%s' is not a service name\n", argv[1]);
 			return 1;
 		}
-		snprintf(path, sizeof(path), "/v1/services/%s/%s", argv[1], cmd);
+		snprintf(path, sizeof(path), "/v1/services/%s/%s%s", argv[1], cmd,
+		    no_sync ? "?sync=no" : "");
 		code = request(sock, "POST", path, &body);
 	} else
 		usage();
@@ -247,6 +255,9 @@ main(int argc, char *argv[])
 		printf("vcrd: configuration reloaded\n");
 	else if (strcmp(cmd, "sync") == 0)
 		printf("vcrd: sync of %s started (vcrctl events shows its end)\n", argv[1]);
+	else if (code == 202)
+		printf("%s: final sync running; the failover follows it when it succeeds "
+		    "(vcrctl events)\n", argv[1]);
 	else
 		printf("%s: now on the %s (cut-over applied in %.2f ms)\n", argv[1],
 		    str(root, "result"), num(root, "last_cutover_ms"));

@@ -36,6 +36,7 @@ struct lxd_req {
 	char		 op[160];
 	int		 exec;		/* PH_WAIT: the result is an exit code */
 	unsigned	 timeout_s;
+	char		 curl_err[CURL_ERROR_SIZE];	/* libcurl's details (TLS) */
 	char		*body;
 	size_t		 body_len;
 	uint64_t	 t0_ms;
@@ -145,6 +146,8 @@ send_req(struct lxd_req *r, const char *method, const char *path, const char *js
 	r->headers = NULL;
 	snprintf(url, sizeof(url), "%s%s", l->base, path);
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	r->curl_err[0] = '\0';
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->curl_err);
 	if (strncmp(l->conf.url, "unix:", 5) == 0)
 		curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, l->conf.url + 5);
 	else {
@@ -204,7 +207,7 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 	char path[256];
 
 	if (rc != CURLE_OK) {
-		fail(r, "LXD unreachable: ", curl_easy_strerror(rc));
+		fail(r, "LXD unreachable: ", r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
 		return;
 	}
 	if (r->body == NULL || (js = json_tokener_parse(r->body)) == NULL) {

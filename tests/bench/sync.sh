@@ -1,50 +1,107 @@
 #!/bin/bash
-# Benchmark: the exclusion list and an unchanged sync, on the testbed's
-# Debian 12 image (a kernel and initramfs-tools installed).
-#   generation   vcr-exclude on the image's snapshot: time and size,
-#                collapsed against one rule per excluded file
-#   unchanged    rsync -aHAX --numeric-ids --delete of the image into an
-#                up-to-date copy: with the collapsed list and with the
-#                one-per-file list (the reference), alternated, RUNS times
-#                (local: no ssh, so the list's own cost shows)
+# Benchmark: the exclusion list and the sync's rsync, on two Debian 12 trees:
+#   testbed   the testbed image (a kernel and initramfs-tools)
+#   server    tests/bench/server-image.sh: a server install with a generic
+#             kernel, its headers, firmware and GRUB (the paper's case)
+# For each tree:
+#   generation  vcr-exclude on the tree's snapshot: time and size,
+#               collapsed against one rule per excluded file
+#   unchanged   rsync -aHAX --numeric-ids --delete of the tree into an
+#               up-to-date copy, with the collapsed list and with the
+#               one-per-file list (the reference), alternated
+#   changed     (server) CHANGED_MB of new files written into the tree, then
+#               the sync with the collapsed list, against a plain rsync of
+#               only those files into an empty directory (the reference);
+#               fresh data each run, alternated
+# All local (no ssh): what is measured is the lists' own cost and rsync's
+# walk, not a network. RUNS times each (default 5).
 #
-#   sudo tests/bench/sync.sh            (RUNS=5)
+#   sudo tests/bench/sync.sh                IMAGES="testbed server" RUNS=5 CHANGED_MB=600
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 RUNS=${RUNS:-5}
+IMAGES=${IMAGES:-testbed server}
+CHANGED_MB=${CHANGED_MB:-600}
 need_root
 trap 'rm -rf "$WORK"' EXIT
 bench_build
-tb_image || fail "testbed image"
 EXCL=$top_builddir/vcr-exclude
-root=$TB_IMG/rootfs
-sh -c "$("$EXCL" -s)" sh "$root" > "$WORK/snap"
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-for i in $(seq "$RUNS"); do
-	t0=$(date +%s%N); "$EXCL" -0 < "$WORK/snap" > "$WORK/rules" 2>/dev/null; echo "gen-collapsed $(ms $t0)" >> "$WORK/r"
-	t0=$(date +%s%N); "$EXCL" -0 -f < "$WORK/snap" > "$WORK/frules" 2>/dev/null; echo "gen-file $(ms $t0)" >> "$WORK/r"
-done
-nr=$(tr -cd '\0' < "$WORK/rules" | wc -c)
-nf=$(tr -cd '\0' < "$WORK/frules" | wc -c)
-mkdir "$WORK/copy"
-rsync -aHAX --numeric-ids --delete --from0 --exclude-from="$WORK/rules" "$root/" "$WORK/copy/"
-for i in $(seq "$RUNS"); do
-	for kind in collapsed file-level; do
-		case $kind in
-		collapsed) opt=(--from0 "--exclude-from=$WORK/rules") ;;
-		file-level) opt=(--from0 "--exclude-from=$WORK/frules") ;;
-		esac
-		t0=$(date +%s%N)
-		rsync -aHAX --numeric-ids --delete "${opt[@]}" "$root/" "$WORK/copy/" >/dev/null
-		echo "sync-$kind $(ms $t0)" >> "$WORK/r"
-	done
-done
-echo
-echo "== exclusion list and unchanged sync, testbed image ($(du -sh "$root" | cut -f1), $RUNS runs)"
-printf '%-28s %8s %8s\n' "" median max
-for k in gen-collapsed gen-file sync-collapsed sync-file-level; do
-	awk -v k=$k '$1==k {print $2}' "$WORK/r" > "$WORK/v"
+SYNC=(rsync -aHAX --numeric-ids --delete --sparse)
+
+row() {		# row LABEL KEY FILE
+	awk -v k="$2" '$1==k {print $2}' "$3" > "$WORK/v"
 	read -r med max n < <(stats "$WORK/v")
-	printf '%-28s %6.0f ms %6.0f ms\n' "$k" "$med" "$max"
+	printf '  %-44s %8.0f ms %8.0f ms\n' "$1" "$med" "$max"
+}
+
+bench_tree() {		# bench_tree NAME ROOT
+	local name=$1 root=$2 r=$WORK/$1.r kind opt i t0
+	sh -c "$("$EXCL" -s)" sh "$root" > "$WORK/snap"
+	for i in $(seq "$RUNS"); do
+		t0=$(date +%s%N); "$EXCL" -0 < "$WORK/snap" > "$WORK/rules" 2>/dev/null
+		echo "gen-collapsed $(ms $t0)" >> "$r"
+		t0=$(date +%s%N); "$EXCL" -0 -f < "$WORK/snap" > "$WORK/frules" 2>/dev/null
+		echo "gen-file $(ms $t0)" >> "$r"
+	done
+	local nr nf npk nent
+	nr=$(tr -cd '\0' < "$WORK/rules" | wc -c)
+	nf=$(tr -cd '\0' < "$WORK/frules" | wc -c)
+	npk=$(ls "$root/var/lib/dpkg/info/"*.list | wc -l)
+	nent=$(cat "$root/var/lib/dpkg/info/"*.list | wc -l)
+	rm -rf "$WORK/copy"; mkdir "$WORK/copy"
+	"${SYNC[@]}" --from0 --exclude-from="$WORK/rules" "$root/" "$WORK/copy/"
+	for i in $(seq "$RUNS"); do
+		for kind in collapsed file-level; do
+			case $kind in
+			collapsed) opt=(--from0 "--exclude-from=$WORK/rules") ;;
+			file-level) opt=(--from0 "--exclude-from=$WORK/frules") ;;
+			esac
+			t0=$(date +%s%N)
+			"${SYNC[@]}" "${opt[@]}" "$root/" "$WORK/copy/" >/dev/null
+			echo "sync-$kind $(ms $t0)" >> "$r"
+		done
+	done
+	echo
+	echo "== $name tree: $(du -sh --exclude=./vcr-bench-changed "$root" | cut -f1), $npk packages, $nent package file entries; $RUNS runs"
+	printf '  %-44s %11s %11s\n' "" median max
+	row "exclusion list, collapsed ($nr rules)" gen-collapsed "$r"
+	row "exclusion list, one rule per file ($nf rules)" gen-file "$r"
+	row "unchanged sync, collapsed list" sync-collapsed "$r"
+	row "unchanged sync, one rule per file" sync-file-level "$r"
+	if [ "$name" = server ] && [ "$CHANGED_MB" -gt 0 ]; then
+		local data=$root/srv/vcr-bench-changed
+		mkdir -p "$data"
+		for i in $(seq "$RUNS"); do
+			rm -rf "$data"; mkdir -p "$data"
+			head -c "${CHANGED_MB}M" /dev/urandom | (cd "$data" && split -b 1M - f)
+			sync
+			rm -rf "$WORK/plain"; mkdir "$WORK/plain"
+			for kind in $( ((i % 2)) && echo vcr plain || echo plain vcr); do
+				t0=$(date +%s%N)
+				if [ $kind = vcr ]; then
+					"${SYNC[@]}" --from0 --exclude-from="$WORK/rules" "$root/" "$WORK/copy/" >/dev/null
+				else
+					rsync -a "$data/" "$WORK/plain/" >/dev/null
+				fi
+				echo "changed-$kind $(ms $t0)" >> "$r"
+			done
+		done
+		rm -rf "$data" "$WORK/plain"
+		row "$CHANGED_MB MB changed: sync, collapsed list" changed-vcr "$r"
+		row "$CHANGED_MB MB changed: plain rsync of those files" changed-plain "$r"
+		awk '$1=="changed-vcr"{v[++a]=$2} $1=="changed-plain"{p[++b]=$2}
+		    END { for (i = 1; i <= a; i++) printf "%.2f\n", v[i] / p[i] }' "$r" > "$WORK/v"
+		read -r med max n < <(stats "$WORK/v")
+		printf '  %-44s %8.2f    %8.2f\n' "ratio sync / plain (per run)" "$med" "$max"
+	fi
+}
+
+for img in $IMAGES; do
+	case $img in
+	testbed) tb_image || fail "testbed image"; bench_tree testbed "$TB_IMG/rootfs" ;;
+	server) root=$(bash "$top_srcdir/tests/bench/server-image.sh") || fail "server image"
+		bench_tree server "$root" ;;
+	*) fail "IMAGES: unknown image '$img' (testbed, server)" ;;
+	esac
 done
-echo "rules: collapsed $nr, one per file $nf"

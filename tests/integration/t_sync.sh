@@ -8,7 +8,10 @@
 #  - the container keeps its own identity (hostname, network config);
 #  - a changed nginx config reloads nginx in the container;
 #  - a primary that cannot be reached and a key that is refused give a
-#    clear error and leave the standby as it was.
+#    clear error and leave the standby as it was;
+#  - a planned failover (vcrctl failover) runs a final sync first, so the
+#    container serves what the VM wrote just before; a failing final sync
+#    keeps the service on the primary.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_scene
@@ -87,4 +90,27 @@ vcrctl sync other >/dev/null || fail "sync other refused (2)"
 wait_event 'alert +other +sync failed: primary root@198.18.8.10: .*Permission denied' 30
 lxc info $CT2 | grep -q 'Status: STOPPED' || fail "the cold standby should be untouched"
 expect_eq "$(stat -c %Y "$root/etc/passwd")" "$marker" "web's container untouched"
-echo "PASS: sync: added/changed/removed/owner in the container, nginx reloaded, errors clear"
+
+# Planned failover of "other" (its key is refused): the final sync fails,
+# the service stays on the primary.
+out=$(vcrctl failover other) || fail "failover other: $out"
+expect_match "$out" 'final sync running' "vcrctl failover answers at once"
+wait_event 'alert +other +planned failover not carried out: its final sync failed' 30
+expect_eq "$(svc_field active other)" primary "other stays on the primary"
+
+# Planned failover of web: a write on the VM just before reaches the
+# container through the final sync, then the cut-over (a healthy primary
+# is not fenced).
+vm 'echo "written before the planned failover" > /var/www/html/index.html'
+out=$(vcrctl failover web) || fail "failover web: $out"
+expect_match "$out" 'final sync running' "failover web"
+wait_for 120 "the planned failover" active_is standby
+evs=$(vcrctl events | grep -E ' web ')
+expect_match "$evs" 'final sync before the planned failover started|final sync first \(started\)' "final sync started"
+expect_match "$evs" 'command +web +final sync done: failover' "final sync done, then the failover"
+# The order: the final sync's ok, then the cut-over.
+order=$(echo "$evs" | grep -oE 'sync +web +ok|final sync done|cutover' | tail -3 | tr '\n' ' ')
+expect_match "$order" 'ok.*final sync done.*cutover' "order of events"
+body=$(ip netns exec $NS_C curl -s -m 2 http://$FRONTEND/)
+expect_eq "$body" "written before the planned failover" "the container serves the last write"
+echo "PASS: sync: added/changed/removed/owner in the container, nginx reloaded, errors clear, final sync before a planned failover"
