@@ -13,6 +13,7 @@ struct proc;
 
 struct proc_result {
 	int		 status;	/* exit code, or -1 killed (signal, timeout) */
+	int		 signal;	/* the signal that killed it, or 0 */
 	int		 timed_out;
 	const char	*out;		/* stdout (NUL-terminated), up to max_out bytes */
 	size_t		 out_len;

@@ -83,6 +83,7 @@ try_reap(struct proc *p)
 		return;
 	}
 	r.status = w == p->pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r.signal = w == p->pid && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	r.timed_out = p->timed_out;
 	r.out = p->out ? p->out : "";
 	r.out_len = p->out_len;

@@ -247,6 +247,8 @@ rsync_done(void *arg, const struct proc_result *r)
 			last--;
 		if (r->timed_out)
 			done(y, 0, "rsync timed out after %u ms (sync timeout)", y->conf.timeout_ms);
+		else if (r->signal)
+			done(y, 0, "rsync killed by signal %d (%s)", r->signal, strsignal(r->signal));
 		else
 			done(y, 0, "rsync exit code %d: %.*s", r->status, (int)(e + l - last), last);
 		return;
@@ -336,13 +338,13 @@ write_file(const char *path, const char *data, size_t len, uid_t uid)
 static void
 start_rsync(struct sync *y)
 {
-	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[520];
+	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[540], mnt[520];
 	char ids[2][64], exfrom[600];
 	char *rules_buf;
 	size_t rlen;
 	struct excl_stats es;
 	uid_t owner = y->range ? (uid_t)y->hostid : 0;
-	const char *argv[32];
+	const char *argv[48];
 	int n = 0;
 
 	if ((rules_buf = excl_rules(y->excl, 1, &rlen)) == NULL) {
@@ -377,6 +379,30 @@ start_rsync(struct sync *y)
 	snprintf(src, sizeof(src), "%s:/", y->conf.source);
 	snprintf(dst, sizeof(dst), "%s/", y->rootfs);
 	if (y->range) {
+		/*
+		 * LXD keeps a stopped container's directory (containers/NAME,
+		 * mode 0100) owned by the host's root: the container's root in
+		 * the user namespace cannot walk through it. The root file
+		 * system is bind-mounted under the work directory, in a mount
+		 * namespace of the child's own (gone when it exits).
+		 */
+		snprintf(mnt, sizeof(mnt), "%s/root", y->workdir);
+		if (mkdir(mnt, 0755) == -1 && errno != EEXIST) {
+			done(y, 0, "cannot make %s: %s", mnt, strerror(errno));
+			return;
+		}
+		snprintf(dst, sizeof(dst), "%s/", mnt);
+		argv[n++] = "unshare";
+		argv[n++] = "--mount";
+		argv[n++] = "--propagation";
+		argv[n++] = "private";
+		argv[n++] = "--";
+		argv[n++] = "sh";
+		argv[n++] = "-c";
+		argv[n++] = "mount --bind -- \"$1\" \"$2\" && shift 2 && exec \"$@\"";
+		argv[n++] = "sh";
+		argv[n++] = y->rootfs;
+		argv[n++] = mnt;
 		snprintf(ids[0], sizeof(ids[0]), "--map-users=%ld,%ld,%ld", y->hostid, y->nsid,
 		    y->range);
 		snprintf(ids[1], sizeof(ids[1]), "--map-groups=%ld,%ld,%ld", y->hostid, y->nsid,

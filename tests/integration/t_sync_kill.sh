@@ -7,6 +7,8 @@
 #  - the cold container starts and nginx in it answers;
 #  - one more sync, left to finish, makes the container's files equal to
 #    the VM's (the leftovers of the killed runs are gone).
+# The first rounds copy into a container never started (stored as is), the
+# later ones into one LXD has shifted (rsync in a user namespace).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 ROUNDS=${ROUNDS:-5}
@@ -34,12 +36,28 @@ change() {
 	    printf 'add_header X-Round $1 always;\n' > /etc/nginx/conf.d/round.conf &&
 	    echo 'round $1' > /var/www/html/index.html"
 }
-rsync_pid() { pgrep -f "rsync .*containers/$CT/rootfs" | head -1; }
+# vcrd's rsync into this container (its destination: the root file system,
+# or vcrd's bind mount of it for a shifted container), not one of the
+# processes it forked.
+rsync_pid() {
+	local p pp
+	for p in $(pgrep -x rsync); do
+		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null |
+			grep -qE "containers/$CT/rootfs/|/run/vcrecovery/sync/web/root/" || continue
+		pp=$(ps -o ppid= -p "$p" | tr -d ' ')
+		[ "$(ps -o comm= -p "$pp")" = rsync ] || { echo "$p"; return; }
+	done
+}
 rsync_running() { [ -n "$(rsync_pid)" ]; }
 nfailed() { vcrctl events | grep -cE 'alert +web +sync failed' || true; }
 
 killed=0
 for r in $(seq "$ROUNDS"); do
+	if [ "$r" = 3 ]; then
+		# From here on, the container is stored shifted (LXD shifts it at
+		# its first start): the sync runs in a user namespace.
+		lxc start $CT >/dev/null && lxc stop -f $CT >/dev/null || fail "start/stop $CT"
+	fi
 	change "$r" || fail "changing the VM's disk"
 	before=$(nfailed)
 	vcrctl sync web >/dev/null || fail "vcrctl sync refused (round $r)"
@@ -54,6 +72,8 @@ for r in $(seq "$ROUNDS"); do
 	endof() { [ "$(vcrctl events | grep -cE 'web +(ok: |sync failed)')" -ge "$r" ]; }
 	wait_for 120 "the end of sync $r" endof
 	[ -z "$pid" ] || [ "$(nfailed)" -gt "$before" ] || fail "round $r: killed sync not reported"
+	[ -z "$pid" ] || expect_match "$(vcrctl events | grep -E 'web +sync failed' | tail -1)" \
+		'rsync killed by signal 9' "round $r: the alert names the signal"
 done
 [ "$killed" -ge $((ROUNDS - 1)) ] || fail "only $killed of $ROUNDS syncs were killed while running"
 vcrctl events | grep -E 'web +sync failed' | tail -2 >&2
@@ -68,8 +88,12 @@ lxc stop -f $CT >/dev/null
 # One sync that finishes: equal to the VM, nothing left behind.
 n=$(vcrctl events | grep -cE 'sync +web +ok: ' || true)
 vcrctl sync web >/dev/null || fail "the last sync refused"
-synced() { [ "$(vcrctl events | grep -cE 'sync +web +ok: ' || true)" -gt "$n" ]; }
+nf=$(nfailed)
+synced() { [ "$(vcrctl events | grep -cE 'sync +web +ok: ' || true)" -gt "$n" ] ||
+	[ "$(nfailed)" -gt "$nf" ]; }
 wait_for 300 "the last sync" synced
+[ "$(nfailed)" = "$nf" ] || fail "the last sync failed: $(vcrctl events | grep -E 'web +sync failed' | tail -1)"
+expect_match "$(vcrctl events | grep -E 'sync +web +ok: ' | tail -1)" 'shifted=yes' "the last sync, into shifted storage"
 sum_vm=$(vm 'cd /srv/bulk && find . -type f | sort | xargs md5sum | md5sum')
 sum_ct=$(cd "$root/srv/bulk" && find . -type f | sort | xargs md5sum | md5sum)
 expect_eq "$sum_ct" "$sum_vm" "the container's /srv/bulk after the last sync"
