@@ -23,7 +23,10 @@ install_deps
 . tests/testbed/lib.sh
 bench_build
 set +e
-INTERVAL=100ms TIMEOUT=80ms FALL=3
+# Two VMs without KVM share two cores with the containers: an answer can
+# take 100 ms or more now and then, which is not a failure. A destroyed VM
+# is seen at once through libvirt's event anyway.
+INTERVAL=200ms TIMEOUT=200ms FALL=3
 echo "== testbed: LXD, libvirtd, the Debian 12 image (cached after the first run)"
 tb_scene
 W=vcr$ID-web S=vcr$ID-shop
@@ -35,6 +38,8 @@ echo "== booting the two VMs (qemu without KVM: about 20 s)"
 tb_wait_http 198.18.8.10 180 || fail "VM $W-vm did not answer"
 tb_wait_http 198.18.8.11 180 || fail "VM $S-vm did not answer"
 tb_wait_http 198.18.8.20 60 || fail "container $W-sb did not answer"
+tb_wait_steady 198.18.8.10 180 || fail "VM $W-vm does not answer steadily"
+tb_wait_steady 198.18.8.11 180 || fail "VM $S-vm does not answer steadily"
 tb_conf "$(tb_service web 80 $W-vm 198.18.8.10 $W-sb 198.18.8.20 warm)" \
 	"$(tb_service shop 81 $S-vm 198.18.8.11 $S-sb 198.18.8.21 cold)"
 cat <<EOT
@@ -52,6 +57,8 @@ echo; echo "== before: nft list table inet vcrecovery"; nft_table | sed -n '/map
 # fault PORT VM CONTAINER: client on the frontend's PORT, VM destroyed after 1 s
 fault() {
 	local out=$WORK/client.$1 cpid gap failed total
+	[ "$(svc_field active "$5")" = primary ] ||
+		fail "$5 is not on its primary before the fault: $(vcrctl events | grep " $5 " | tail -3)"
 	ip netns exec $NS_C "$PY" tests/client.py --served-by --url "http://$FRONTEND:$1/" \
 	    --seconds 8 --interval-ms 5 --timeout 5 > "$out" &
 	cpid=$!
@@ -67,14 +74,14 @@ fault() {
 }
 client_get_port() { ip netns exec $NS_C curl -s -m 2 -o /dev/null -w '%header{x-served-by}' "http://$FRONTEND:$1/"; }
 RESULT=()
-fault 80 $W-vm $W-sb warm
-fault 81 $S-vm $S-sb cold
+fault 80 $W-vm $W-sb warm web
+fault 81 $S-vm $S-sb cold shop
 
 echo; echo "== after: vcrctl events (recovery steps and cut-overs)"
 vcrctl events | grep -E 'recovery|cutover|libvirt .*stopped'
 echo; echo "== after: vcrctl status"; vcrctl status
 echo; echo "== after: nft list table inet vcrecovery"; nft_table | sed -n '/map services/,/^	}/p'
 echo
-echo "== RESULT (client: one new connection every 5 ms; checks every 100 ms, fall 3;"
+echo "== RESULT (client: one new connection every 5 ms; checks every $INTERVAL, fall $FALL;"
 echo "   fencing on: the switch waits until libvirt has the VM off)"
 printf '   %s\n' "${RESULT[@]}"

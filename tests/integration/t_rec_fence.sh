@@ -53,4 +53,5 @@ wait_status "libvirt connected" 40
 wait_for 30 "the cut-over after libvirt came back" active_is standby
 expect_eq "$($VIRSH domstate $VM)" "shut off" "VM fenced after the reconnect"
 expect_eq "$(client_get /healthz)" ok "answer from the standby"
+vcrctl events >&2
 echo "PASS: hung VM fenced then switched; fencing refused while libvirt was down, done after it came back"

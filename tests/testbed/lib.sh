@@ -129,6 +129,24 @@ tb_wait_http() {
 	return 1
 }
 
+# tb_wait_steady ADDR [SECONDS]: until ADDR answers 20 times in a row within
+# 150 ms each. A VM without KVM stays busy for a while after its first
+# answer (the rest of its boot); started then, tight checks would see a
+# slow primary as a failed one.
+tb_wait_steady() {
+	local i n=0
+	for i in $(seq $((${2:-120} * 10))); do
+		if ip netns exec "$NS_V" curl -s -m 0.15 -o /dev/null "http://$1/healthz"; then
+			n=$((n + 1))
+			[ $n -ge 20 ] && return 0
+		else
+			n=0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
 tb_cleanup() {
 	set +e
 	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it, or LXD
