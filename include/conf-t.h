@@ -119,6 +119,7 @@ struct svc_conf {
 	struct sync_conf sync;
 	int		vm_line, ct_line, sync_line;	/* where primary-vm, standby-container are */
 	int		fence_set, fence_line;	/* parsing: 1 refuse/proceed, -1 off */
+	int		failback_line;
 	int		failover_auto;
 	int		failback_auto;
 	unsigned	failback_hold_ms;

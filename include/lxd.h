@@ -52,6 +52,9 @@ struct lxd_req	*lxd_exec(struct lxd *l, const char *instance, const char *const 
 /* PUT /1.0/instances/NAME/state {"action":"restart"}, awaited. */
 struct lxd_req	*lxd_instance_restart(struct lxd *l, const char *instance, unsigned timeout_s,
 		    lxd_cb cb, void *arg);
+/* Any state action ("freeze", "unfreeze", "stop"...), awaited. */
+struct lxd_req	*lxd_instance_action(struct lxd *l, const char *instance, const char *action,
+		    int force, unsigned timeout_s, lxd_cb cb, void *arg);
 void		 lxd_cancel(struct lxd_req *r);
 
 #endif

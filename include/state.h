@@ -13,6 +13,7 @@ struct saved_svc {
 	enum side	active;
 	uint64_t	since_wall_ms;
 	unsigned	cutovers;
+	uint64_t	sync_ok_start_ms;	/* the last good sync into the standby began */
 };
 
 struct saved_state {

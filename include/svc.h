@@ -47,6 +47,11 @@ struct rec_view {
 	struct sync	*sync;		/* disk sync into the standby container */
 	struct event	*sync_timer;
 	int		 final_sync;	/* planned failover: FINAL_* in svc_rec.c */
+	struct sync	*back;		/* container -> primary, for the failback */
+	uint64_t	 sync_ok_start_ms;	/* the last good sync began (saved in the state) */
+	int		 fb;		/* failback with sync: FB_* in svc_rec.c */
+	struct lxd_req	*fb_req;	/* its LXD request (freeze, stop, start) */
+	uint64_t	 fb_t0_us, fb_frozen_us;
 };
 
 struct svc {
@@ -99,6 +104,13 @@ int	vcrd_command(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, siz
  * waits for it (vcrctl events shows both), 0 done, -1 refused.
  */
 int	vcrd_failover(struct vcrd *d, struct svc *s, int final_sync, char *err, size_t errlen);
+/*
+ * Operator failback. With sync_back, a service whose standby is synced
+ * gets the standby's changes copied to the primary first (live, then with
+ * the container frozen): 1 means the failback follows them, 0 done, -1
+ * refused.
+ */
+int	vcrd_failback(struct vcrd *d, struct svc *s, int sync_back, char *err, size_t errlen);
 int	vcrd_save_state(struct vcrd *d);
 const struct endpoint *svc_target(const struct svc *s, enum side side);
 /* Feeds a report (CMD_FENCED, ...) or a changed health into the decision. */
@@ -124,5 +136,7 @@ void	rec_policy(const struct svc *s, struct dec_policy *pol);
 int	rec_sync_now(struct svc *s, char *err, size_t errlen);
 /* The last sync before a planned failover; the failover follows its success. */
 int	rec_final_sync(struct svc *s, char *err, size_t errlen);
+/* The standby's changes synced back before a failback; 1: it follows them. */
+int	rec_failback(struct svc *s, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@ struct sync_stats {
 	unsigned	 runs, failures;
 	uint64_t	 last_wall_ms;		/* last attempt ended */
 	uint64_t	 last_ok_wall_ms;	/* last success ended: the recovery point */
+	uint64_t	 last_ok_start_wall_ms;	/* ... and began */
 	unsigned	 last_ms;		/* how long it took */
 	unsigned	 snapshot_ms, rules_ms, rsync_ms;
 	unsigned	 rules, file_rules;	/* exclusion list, collapsed and not */
@@ -25,6 +26,8 @@ struct sync_stats {
 	int		 shifted;		/* owners shifted by LXD's idmap */
 	char		 error[300];		/* the last failure, "" after a success */
 	char		 restarted[200];	/* units or "container" restarted by the last run */
+	unsigned	 conflicts;		/* back: files both sides changed: nothing copied */
+	char		 conflict_paths[200];	/* the first few */
 };
 
 /* Called once per run. */
@@ -34,16 +37,25 @@ typedef void (*sync_cb)(void *arg, int ok, const struct sync_stats *st);
 extern const char sync_snapshot_script[];
 
 /*
- * One per service. conf is copied; workdir holds the run's files (rules,
- * a copy of the key readable in the user namespace).
+ * One per service and direction (back: container -> primary, for the
+ * failback). conf is copied; workdir holds the run's files (rules, a copy
+ * of the key readable in the user namespace).
  */
 struct sync	*sync_new(struct event_base *base, struct lxd *lxd, const char *instance,
-		    int warm, const struct sync_conf *conf, const char *workdir,
+		    int warm, int back, const struct sync_conf *conf, const char *workdir,
 		    sync_cb cb, void *arg);
 void		 sync_free(struct sync *y);
 /* -1 with the reason when a run is going on or cannot start. */
 int		 sync_start(struct sync *y, char *err, size_t errlen);
+/*
+ * Back only: the same run again, reusing the last successful run's
+ * container path and exclusion list (no LXD or snapshot round trip): the
+ * failback's final pass, while the container is frozen.
+ */
+int		 sync_start_again(struct sync *y, char *err, size_t errlen);
 int		 sync_running(const struct sync *y);
+/* Back: when the last forward sync began (wall ms; 0 unknown: every change conflicts). */
+void		 sync_set_since(struct sync *y, uint64_t wall_ms);
 /* Stops a run (its callback is not called). */
 void		 sync_stop(struct sync *y);
 const struct sync_stats *sync_get_stats(const struct sync *y);

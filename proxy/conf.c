@@ -732,6 +732,7 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 				sc->failback_auto = 0;
 			else if (strcmp(ps->tok, "automatic") == 0) {
 				sc->failback_auto = 1;
+				sc->failback_line = l;
 				if (next(ps) == T_WORD) {
 					if (parse_duration_ms(ps->tok, &sc->failback_hold_ms) == -1) {
 						BAD(ps, l, ctx, "failback automatic", ps->tok,
@@ -764,6 +765,12 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	}
 	if (sc->sync.enabled && !sc->ct_line) {
 		perr(ps, sc->sync_line, "%ssync needs 'standby-container' (where the copy goes)", ctx);
+		return -1;
+	}
+	if (sc->sync.enabled && sc->failback_auto) {
+		perr(ps, sc->failback_line, "%sfield 'failback': automatic with a 'sync' block "
+		    "would leave what the standby wrote behind; use 'failback manual' and "
+		    "'vcrctl failback', which syncs it back first", ctx);
 		return -1;
 	}
 	if (!have_fe || !have_pri || !have_sb) {

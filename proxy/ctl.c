@@ -278,8 +278,12 @@ handle(struct evhttp_request *req, void *arg)
 			int final_sync = !(q && strcmp(q, "sync=no") == 0);
 
 			r = vcrd_failover(c->d, s, final_sync, err, sizeof(err));
-		} else
-			r = vcrd_command(c->d, s, CMD_FAILBACK, err, sizeof(err));
+		} else {
+			const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+			int sync_back = !(q && strcmp(q, "sync=no") == 0);
+
+			r = vcrd_failback(c->d, s, sync_back, err, sizeof(err));
+		}
 		if (r == -1) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "%s %s refused: %s", verb, name, err);
@@ -288,7 +292,8 @@ handle(struct evhttp_request *req, void *arg)
 		}
 		o = json_object_new_object();
 		if (r == 1) {
-			json_object_object_add(o, "result", json_object_new_string("final-sync"));
+			json_object_object_add(o, "result", json_object_new_string(
+			    verb[4] == 'o' ? "final-sync" : "sync-back"));
 			reply(req, 202, o);
 			return;
 		}

@@ -63,6 +63,8 @@ state_load(const char *dir, struct saved_state *st, char *err, size_t errlen)
 				s->since_wall_ms = (uint64_t)json_object_get_int64(v);
 			if (json_object_object_get_ex(o, "cutovers", &v))
 				s->cutovers = (unsigned)json_object_get_int(v);
+			if (json_object_object_get_ex(o, "sync_ok_start_ms", &v))
+				s->sync_ok_start_ms = (uint64_t)json_object_get_int64(v);
 			st->n++;
 		}
 	}
@@ -122,6 +124,9 @@ vcrd_save_state(struct vcrd *d)
 		json_object_object_add(o, "active", json_object_new_string(side_name(s->dec.active)));
 		json_object_object_add(o, "since_ms", json_object_new_int64((int64_t)s->since_wall_ms));
 		json_object_object_add(o, "cutovers", json_object_new_int((int)s->cutovers));
+		if (s->rec.sync_ok_start_ms)
+			json_object_object_add(o, "sync_ok_start_ms",
+			    json_object_new_int64((int64_t)s->rec.sync_ok_start_ms));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));

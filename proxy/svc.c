@@ -398,6 +398,7 @@ svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
 	dec_init(&s->dec, ss ? ss->active : SIDE_PRIMARY);
 	s->since_wall_ms = ss && ss->since_wall_ms ? ss->since_wall_ms : wall_ms();
 	s->cutovers = ss ? ss->cutovers : 0;
+	s->rec.sync_ok_start_ms = ss ? ss->sync_ok_start_ms : 0;
 	for (int i = 0; i < 2; i++)
 		snprintf(s->side[i].last_reason, sizeof(s->side[i].last_reason), "not checked yet");
 	return s;
@@ -749,6 +750,20 @@ vcrd_failover(struct vcrd *d, struct svc *s, int final_sync, char *err, size_t e
 			return r;
 	}
 	return vcrd_command(d, s, CMD_FAILOVER, err, errlen);
+}
+
+int
+vcrd_failback(struct vcrd *d, struct svc *s, int sync_back, char *err, size_t errlen)
+{
+	int r;
+
+	if (sync_back && s->rec.back && s->dec.active == SIDE_STANDBY &&
+	    s->side[SIDE_PRIMARY].ctr.h == H_UP &&
+	    (s->dec.state == ST_STANDBY_ACTIVE || s->dec.state == ST_FAILBACK_PENDING)) {
+		if ((r = rec_failback(s, err, errlen)) != 0)
+			return r;
+	}
+	return vcrd_command(d, s, CMD_FAILBACK, err, errlen);
 }
 
 void

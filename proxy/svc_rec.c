@@ -13,6 +13,7 @@
  * Every step, its duration and its failure (in LXD's or libvirt's words)
  * is an event in vcrctl events.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +394,10 @@ sync_done(void *arg, int ok, const struct sync_stats *st)
 {
 	struct svc *s = arg;
 
+	if (ok) {
+		s->rec.sync_ok_start_ms = st->last_ok_start_wall_ms;
+		vcrd_save_state(s->d);
+	}
 	if (ok)
 		events_add(s->conf->name, "sync", "ok: files_changed=%u deleted=%u other=%u "
 		    "bytes=%llu took_ms=%u (snapshot %u, rsync %u) rules=%u (file-level %u) "
@@ -471,6 +476,181 @@ rec_sync_now(struct svc *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- failback with the standby's changes synced back ---- */
+
+enum {
+	FB_NONE = 0,
+	FB_PASS1,		/* back sync, the container still serving */
+	FB_FREEZE,		/* freezing it: no more writes */
+	FB_PASS2,		/* the final pass, frozen */
+	FB_THAW,		/* something failed: unfreezing, still on the standby */
+	FB_STOP,		/* switched: the container stopped (in-flight requests end) */
+	FB_START,		/* ... and a warm one started again */
+};
+
+static void fb_lxd_done(void *arg, const struct lxd_result *r);
+
+static void
+fb_lxd(struct svc *s, int step, const char *action, int force)
+{
+	s->rec.fb = step;
+	s->rec.fb_req = lxd_instance_action(s->rec.lxd, s->conf->rec.container, action, force,
+	    30, fb_lxd_done, s);
+	if (s->rec.fb_req == NULL) {
+		events_add(s->conf->name, "alert", "failback: cannot ask LXD to %s %s/%s",
+		    action, s->conf->rec.lxd, s->conf->rec.container);
+		s->rec.fb = FB_NONE;
+	}
+}
+
+/* A failed step before the switch: the service stays where it is. */
+static void
+fb_abort(struct svc *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fb_abort(struct svc *s, const char *fmt, ...)
+{
+	char why[600];
+	va_list ap;
+	int frozen = s->rec.fb == FB_PASS2;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	events_add(s->conf->name, "alert", "failback not carried out: %s; the service stays "
+	    "on its standby%s", why, frozen ? " (unfreezing it)" : "");
+	if (frozen)
+		fb_lxd(s, FB_THAW, "unfreeze", 0);
+	else
+		s->rec.fb = FB_NONE;
+}
+
+static void
+fb_switch(struct svc *s)
+{
+	char err[256];
+
+	if (vcrd_command(s->d, s, CMD_FAILBACK, err, sizeof(err)) == -1 ||
+	    s->dec.active != SIDE_PRIMARY) {
+		fb_abort(s, "the switch was refused: %s", err);
+		return;
+	}
+	events_add(s->conf->name, "failback", "switched to the primary: frozen_ms=%u total_ms=%u; "
+	    "stopping %s/%s (requests still in it end)",
+	    (unsigned)((now_us() - s->rec.fb_frozen_us) / 1000),
+	    (unsigned)((now_us() - s->rec.fb_t0_us) / 1000), s->conf->rec.lxd,
+	    s->conf->rec.container);
+	fb_lxd(s, FB_STOP, "stop", 1);
+}
+
+static void
+fb_lxd_done(void *arg, const struct lxd_result *r)
+{
+	struct svc *s = arg;
+	char err[256];
+
+	s->rec.fb_req = NULL;
+	switch (s->rec.fb) {
+	case FB_FREEZE:
+		if (!r->ok) {
+			fb_abort(s, "cannot freeze the container: %s", r->error);
+			return;
+		}
+		s->rec.fb_frozen_us = now_us();
+		s->rec.fb = FB_PASS2;
+		if (sync_start_again(s->rec.back, err, sizeof(err)) == -1)
+			fb_abort(s, "final pass: %s", err);
+		return;
+	case FB_THAW:
+		if (!r->ok)
+			events_add(s->conf->name, "alert", "failback: cannot unfreeze %s/%s: %s",
+			    s->conf->rec.lxd, s->conf->rec.container, r->error);
+		s->rec.fb = FB_NONE;
+		return;
+	case FB_STOP:
+		if (!r->ok)
+			events_add(s->conf->name, "alert", "failback: cannot stop %s/%s: %s",
+			    s->conf->rec.lxd, s->conf->rec.container, r->error);
+		if (r->ok && !s->conf->rec.cold) {
+			fb_lxd(s, FB_START, "start", 0);
+			return;
+		}
+		events_add(s->conf->name, "failback", "done: %s/%s %s", s->conf->rec.lxd,
+		    s->conf->rec.container, r->ok ? "stopped (cold standby again)" : "left as is");
+		s->rec.fb = FB_NONE;
+		refresh_container(s);
+		return;
+	case FB_START:
+		if (!r->ok)
+			events_add(s->conf->name, "alert", "failback: cannot start %s/%s again: %s",
+			    s->conf->rec.lxd, s->conf->rec.container, r->error);
+		else
+			events_add(s->conf->name, "failback", "done: %s/%s restarted (warm standby "
+			    "again)", s->conf->rec.lxd, s->conf->rec.container);
+		s->rec.fb = FB_NONE;
+		refresh_container(s);
+		return;
+	}
+}
+
+static void
+back_done(void *arg, int ok, const struct sync_stats *st)
+{
+	struct svc *s = arg;
+
+	if (s->rec.fb != FB_PASS1 && s->rec.fb != FB_PASS2)
+		return;
+	if (!ok) {
+		fb_abort(s, "syncing back failed: %s", st->error);
+		return;
+	}
+	if (st->conflicts) {
+		fb_abort(s, "%u file(s) changed on both sides since the last sync, nothing "
+		    "copied: %s%s", st->conflicts, st->conflict_paths,
+		    st->conflicts > 5 ? " ..." : "");
+		return;
+	}
+	events_add(s->conf->name, "failback", "%s: files_changed=%u other=%u bytes=%llu "
+	    "took_ms=%u", s->rec.fb == FB_PASS1 ? "synced back (live)" :
+	    "final pass (container frozen)", st->files_changed, st->other_changes,
+	    (unsigned long long)st->bytes, st->last_ms);
+	if (s->rec.fb == FB_PASS1)
+		fb_lxd(s, FB_FREEZE, "freeze", 0);
+	else if (s->side[SIDE_PRIMARY].ctr.h != H_UP)
+		fb_abort(s, "the primary went down: %s", s->side[SIDE_PRIMARY].last_reason);
+	else {
+		/* Both sides were equal when the final pass began: the next reference. */
+		s->rec.sync_ok_start_ms = st->last_ok_start_wall_ms;
+		fb_switch(s);
+	}
+}
+
+int
+rec_failback(struct svc *s, char *err, size_t errlen)
+{
+	uint64_t since;
+
+	if (s->rec.fb != FB_NONE) {
+		snprintf(err, errlen, "a failback is already running");
+		return -1;
+	}
+	since = s->rec.sync_ok_start_ms;
+	if (since == 0) {
+		snprintf(err, errlen, "no sync of the standby has ever succeeded, so what the "
+		    "primary changed since the standby's copy is unknown; 'vcrctl failback "
+		    "--no-sync %s' switches without syncing back", s->conf->name);
+		return -1;
+	}
+	sync_set_since(s->rec.back, since);
+	if (sync_start(s->rec.back, err, errlen) == -1)
+		return -1;
+	s->rec.fb = FB_PASS1;
+	s->rec.fb_t0_us = now_us();
+	events_add(s->conf->name, "command", "failback requested by operator: the standby's "
+	    "changes go back to the primary first (live, then with the container frozen)");
+	return 1;
+}
+
 static void
 sync_attach(struct vcrd *d, struct svc *s)
 {
@@ -482,7 +662,11 @@ sync_attach(struct vcrd *d, struct svc *s)
 	mkdir(SYNC_RUNDIR "/sync", 0711);
 	snprintf(dir, sizeof(dir), SYNC_RUNDIR "/sync/%s", s->conf->name);
 	s->rec.sync = sync_new(d->base, s->rec.lxd, s->conf->rec.container, !s->conf->rec.cold,
-	    &s->conf->sync, dir, sync_done, s);
+	    0, &s->conf->sync, dir, sync_done, s);
+	mkdir(SYNC_RUNDIR "/back", 0711);
+	snprintf(dir, sizeof(dir), SYNC_RUNDIR "/back/%s", s->conf->name);
+	s->rec.back = sync_new(d->base, s->rec.lxd, s->conf->rec.container, 0, 1,
+	    &s->conf->sync, dir, back_done, s);
 	if (s->rec.sync && s->conf->sync.interval_ms)
 		sync_arm(s, 2000 + (unsigned)random() % 3000);	/* after the first checks */
 }
@@ -533,6 +717,16 @@ rec_detach(struct svc *s)
 	s->rec.final_sync = FINAL_NONE;
 	sync_free(s->rec.sync);
 	s->rec.sync = NULL;
+	if (s->rec.fb != FB_NONE)
+		events_add(s->conf->name, "alert", "failback abandoned: the recovery settings "
+		    "were reloaded during it%s", s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW ?
+		    "; the container may be frozen: lxc start/unfreeze it by hand" : "");
+	if (s->rec.fb_req)
+		lxd_cancel(s->rec.fb_req);
+	s->rec.fb_req = NULL;
+	s->rec.fb = FB_NONE;
+	sync_free(s->rec.back);
+	s->rec.back = NULL;
 	virt_forget(s->rec.virt, s);
 	s->rec.lxd = NULL;
 	s->rec.virt = NULL;

@@ -28,7 +28,9 @@ usage(void)
 	    "  failover [--no-sync] NAME\n"
 	    "                   move NAME to its standby; with disk sync, after a\n"
 	    "                   final sync (--no-sync: at once)\n"
-	    "  failback NAME    move NAME back to its primary\n"
+	    "  failback [--no-sync] NAME\n"
+	    "                   move NAME back to its primary; with disk sync, after\n"
+	    "                   syncing the standby's changes back (--no-sync: at once)\n"
 	    "  sync NAME        copy NAME's primary disk into its standby container now\n"
 	    "  reload           re-read the configuration (rejected whole if invalid)\n"
 	    "socket: -s, else $VCRCTL_SOCKET, else %s\n", VCR_DEFAULT_SOCKET);
@@ -208,7 +210,8 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
-	if (strcmp(cmd, "failover") == 0 && argc == 3 && strcmp(argv[1], "--no-sync") == 0) {
+	if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0) && argc == 3 &&
+	    strcmp(argv[1], "--no-sync") == 0) {
 		no_sync = 1;
 		argv[1] = argv[2];
 		argc--;
@@ -255,9 +258,12 @@ main(int argc, char *argv[])
 		printf("vcrd: configuration reloaded\n");
 	else if (strcmp(cmd, "sync") == 0)
 		printf("vcrd: sync of %s started (vcrctl events shows its end)\n", argv[1]);
-	else if (code == 202)
+	else if (code == 202 && strcmp(cmd, "failover") == 0)
 		printf("%s: final sync running; the failover follows it when it succeeds "
 		    "(vcrctl events)\n", argv[1]);
+	else if (code == 202)
+		printf("%s: syncing the standby's changes back to the primary; the failback "
+		    "follows when that succeeds (vcrctl events)\n", argv[1]);
 	else
 		printf("%s: now on the %s (cut-over applied in %.2f ms)\n", argv[1],
 		    str(root, "result"), num(root, "last_cutover_ms"));

@@ -324,19 +324,19 @@ lxd_instance_state(struct lxd *l, const char *instance, lxd_cb cb, void *arg)
 }
 
 static struct lxd_req *
-state_change(struct lxd *l, const char *instance, const char *action, unsigned timeout_s,
-    lxd_cb cb, void *arg)
+state_change(struct lxd *l, const char *instance, const char *action, int force,
+    unsigned timeout_s, lxd_cb cb, void *arg)
 {
 	struct lxd_req *r;
-	char path[160], json[96];
+	char path[160], json[128];
 
 	if ((r = req_new(l, instance, cb, arg)) == NULL)
 		return NULL;
 	r->phase = PH_START;
 	r->timeout_s = timeout_s ? timeout_s : 30;
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", instance);
-	snprintf(json, sizeof(json), "{\"action\":\"%s\",\"timeout\":%u}", action,
-	    r->timeout_s);
+	snprintf(json, sizeof(json), "{\"action\":\"%s\",\"timeout\":%u,\"force\":%s}",
+	    action, r->timeout_s, force ? "true" : "false");
 	if (send_req(r, "PUT", path, json, LXD_GET_TIMEOUT_MS) == -1) {
 		req_free(r);
 		return NULL;
@@ -348,14 +348,21 @@ struct lxd_req *
 lxd_instance_start(struct lxd *l, const char *instance, unsigned timeout_s, lxd_cb cb,
     void *arg)
 {
-	return state_change(l, instance, "start", timeout_s, cb, arg);
+	return state_change(l, instance, "start", 0, timeout_s, cb, arg);
 }
 
 struct lxd_req *
 lxd_instance_restart(struct lxd *l, const char *instance, unsigned timeout_s, lxd_cb cb,
     void *arg)
 {
-	return state_change(l, instance, "restart", timeout_s, cb, arg);
+	return state_change(l, instance, "restart", 0, timeout_s, cb, arg);
+}
+
+struct lxd_req *
+lxd_instance_action(struct lxd *l, const char *instance, const char *action, int force,
+    unsigned timeout_s, lxd_cb cb, void *arg)
+{
+	return state_change(l, instance, action, force, timeout_s, cb, arg);
 }
 
 struct lxd_req *

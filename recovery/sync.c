@@ -17,6 +17,16 @@
  *      exec; changes under /var do not count), or a restart of the whole
  *      container when libc or systemd changed.
  * Each step is a child process or an LXD request on the event loop.
+ *
+ * The same run backwards (a sync made with back set, for the failback):
+ * after the snapshot, one more ssh lists the primary's files changed since
+ * the last forward sync began (find -newermt); those the container changed
+ * too since then (their mtime here) are conflicts, named in the stats, and
+ * the run ends there. Otherwise the container's root file system is pushed
+ * to the primary with the primary's exclusion list, without --delete:
+ * nothing is deleted on the primary and no service is restarted there.
+ * Changes under /var/log, /var/cache, /var/tmp, /var/lib/systemd,
+ * /var/lib/apt and /var/lib/dhcp are not conflicts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,14 +47,17 @@
 #define SNAPSHOT_MAX	(256u << 20)
 #define RSYNC_OUT_MAX	(64u << 20)
 #define MAX_UNITS	16
+#define SKEW_S		5	/* back: the primary's clock may be this much behind ours */
 
-enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_RSYNC, S_RESTART };
+enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_CHANGED, S_RSYNC, S_RESTART };
 
 struct sync {
 	struct event_base *base;
 	struct lxd	*lxd;
 	char		 instance[64];
 	int		 warm;
+	int		 back;		/* container -> primary */
+	uint64_t	 since_ms;	/* back: the last forward sync began (wall) */
 	struct sync_conf conf;
 	char		 workdir[256];
 	sync_cb		 cb;
@@ -66,7 +79,7 @@ struct sync {
 };
 
 struct sync *
-sync_new(struct event_base *base, struct lxd *lxd, const char *instance, int warm,
+sync_new(struct event_base *base, struct lxd *lxd, const char *instance, int warm, int back,
     const struct sync_conf *conf, const char *workdir, sync_cb cb, void *arg)
 {
 	struct sync *y;
@@ -76,7 +89,8 @@ sync_new(struct event_base *base, struct lxd *lxd, const char *instance, int war
 	y->base = base;
 	y->lxd = lxd;
 	snprintf(y->instance, sizeof(y->instance), "%s", instance);
-	y->warm = warm;
+	y->warm = warm && !back;
+	y->back = back;
 	y->conf = *conf;
 	snprintf(y->workdir, sizeof(y->workdir), "%s", workdir);
 	y->cb = cb;
@@ -136,6 +150,7 @@ done(struct sync *y, int ok, const char *fmt, ...)
 	y->st.last_ms = (unsigned)(now_ms() - y->t0_ms);
 	if (ok) {
 		y->st.last_ok_wall_ms = y->st.last_wall_ms;
+		y->st.last_ok_start_wall_ms = y->st.last_wall_ms - y->st.last_ms;
 		y->st.error[0] = '\0';
 	} else {
 		y->st.failures++;
@@ -146,8 +161,10 @@ done(struct sync *y, int ok, const char *fmt, ...)
 	/* The request or process that called us is freed by its owner. */
 	y->req = NULL;
 	y->proc = NULL;
-	excl_free(y->excl);
-	y->excl = NULL;
+	if (!y->back || !ok) {	/* back: kept for sync_start_again() */
+		excl_free(y->excl);
+		y->excl = NULL;
+	}
 	y->step = S_IDLE;
 	y->cb(y->arg, ok, &y->st);
 }
@@ -161,6 +178,8 @@ lap(struct sync *y)
 	y->step_ms = t;
 	return d;
 }
+
+static void start_changed(struct sync *y);
 
 /* ---- 4. restarts ---- */
 
@@ -227,6 +246,29 @@ needs_reboot(const char *pkg)
 
 /* ---- 3. rsync ---- */
 
+/* Back: changes on both sides that do not matter (logs, caches, boot state). */
+static int
+conflict_ignored(const char *path)
+{
+	static const char *const p[] = { "var/log/", "var/cache/", "var/tmp/",
+	    "var/lib/systemd/", "var/lib/apt/", "var/lib/dhcp/", NULL };
+
+	for (const char *const *q = p; *q; q++)
+		if (strncmp(path, *q, strlen(*q)) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+add_conflict(struct sync_stats *st, const char *path)
+{
+	size_t l = strlen(st->conflict_paths);
+
+	if (st->conflicts++ < 5 && l + strlen(path) + 3 < sizeof(st->conflict_paths))
+		snprintf(st->conflict_paths + l, sizeof(st->conflict_paths) - l, "%s/%s",
+		    l ? " " : "", path);
+}
+
 static void
 rsync_done(void *arg, const struct proc_result *r)
 {
@@ -264,9 +306,10 @@ rsync_done(void *arg, const struct proc_result *r)
 		char line[4200];
 		snprintf(line, sizeof(line), "%.*s", (int)l, p);
 		p += l + 1;
-		if (strncmp(line, "Total bytes received: ", 22) == 0) {
+		if (strncmp(line, y->back ? "Total bytes sent: " : "Total bytes received: ",
+		    y->back ? 18 : 22) == 0) {
 			char digits[32], *o = digits;
-			for (const char *c = line + 22; *c && o < digits + 31; c++)
+			for (const char *c = line + (y->back ? 18 : 22); *c && o < digits + 31; c++)
 				if (*c >= '0' && *c <= '9')
 					*o++ = *c;
 			*o = '\0';
@@ -285,7 +328,7 @@ rsync_done(void *arg, const struct proc_result *r)
 		} else if (l > 12 && line[11] == ' ' && strchr("<>ch.*", line[0]) &&
 		    strchr("fdLDS", line[1])) {
 			path = line + 12;
-			if (line[0] == '>' || line[0] == 'c') {
+			if (line[0] == (y->back ? '<' : '>') || line[0] == 'c') {
 				if (line[1] == 'f')
 					y->st.files_changed++;
 				else
@@ -421,7 +464,8 @@ start_rsync(struct sync *y)
 	argv[n++] = "rsync";
 	argv[n++] = "-aHAX";
 	argv[n++] = "--numeric-ids";
-	argv[n++] = "--delete";
+	if (!y->back)
+		argv[n++] = "--delete";	/* back: never on the primary */
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;
@@ -430,14 +474,89 @@ start_rsync(struct sync *y)
 	argv[n++] = "--stats";
 	argv[n++] = "-e";
 	argv[n++] = rsh;
-	argv[n++] = src;
-	argv[n++] = dst;
+	argv[n++] = y->back ? dst : src;
+	argv[n++] = y->back ? src : dst;
 	argv[n] = NULL;
 	y->step = S_RSYNC;
 	y->st.shifted = y->range != 0;
 	if ((y->proc = proc_run(y->base, argv, NULL, 0, RSYNC_OUT_MAX, y->conf.timeout_ms,
 	    rsync_done, y)) == NULL)
 		done(y, 0, "%s", "cannot start rsync");
+}
+
+/* ---- 2b. back: what both sides changed since the last forward sync ---- */
+
+static void
+changed_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+	const char *p = r->out, *end = r->out + r->out_len;
+	char abs[4200], local[4800];
+	struct stat sb;
+
+	y->proc = NULL;
+	y->st.snapshot_ms += lap(y);
+	if (r->status != 0 || r->out_truncated) {
+		done(y, 0, "primary %s: listing its changed files: %s", y->conf.source,
+		    r->out_truncated ? "too many" : r->timed_out ? "timed out" : r->err);
+		return;
+	}
+	y->st.conflicts = 0;
+	y->st.conflict_paths[0] = '\0';
+	while (p < end) {
+		const char *z = memchr(p, '\0', (size_t)(end - p));
+		size_t l = z ? (size_t)(z - p) : (size_t)(end - p);
+
+		snprintf(abs, sizeof(abs), "/%.*s", (int)l, p);
+		p += l + 1;
+		if (l == 0 || conflict_ignored(abs + 1) || excl_decision(y->excl, abs) == 1)
+			continue;
+		snprintf(local, sizeof(local), "%s%s", y->rootfs, abs);
+		if (lstat(local, &sb) == 0 &&
+		    (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000 >
+		    y->since_ms)
+			add_conflict(&y->st, abs);
+	}
+	if (y->st.conflicts) {
+		done(y, 1, "%s", "");	/* nothing copied: the caller reads the conflicts */
+		return;
+	}
+	start_rsync(y);
+}
+
+static void
+start_changed(struct sync *y)
+{
+	char key[512], kh[600], cmd[400];
+	const char *argv[24];
+	int n = 0;
+
+	snprintf(key, sizeof(key), "%s/id", y->workdir);
+	snprintf(kh, sizeof(kh), "UserKnownHostsFile=%s/known_hosts", y->workdir);
+	/* Files, links and the like, not directories; the same file system. */
+	snprintf(cmd, sizeof(cmd), "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o "
+	    "-path ./dev -o -path ./run -o -path ./tmp \\) -prune -o ! -type d -newermt @%llu "
+	    "-printf '%%P\\0'", (unsigned long long)(y->since_ms / 1000 - SKEW_S));
+	argv[n++] = "ssh";
+	argv[n++] = "-F";
+	argv[n++] = "/dev/null";
+	argv[n++] = "-i";
+	argv[n++] = key;
+	argv[n++] = "-o";
+	argv[n++] = "BatchMode=yes";
+	argv[n++] = "-o";
+	argv[n++] = "StrictHostKeyChecking=accept-new";
+	argv[n++] = "-o";
+	argv[n++] = kh;
+	argv[n++] = "-o";
+	argv[n++] = "ConnectTimeout=5";
+	argv[n++] = y->conf.source;
+	argv[n++] = cmd;
+	argv[n] = NULL;
+	y->step = S_CHANGED;
+	if ((y->proc = proc_run(y->base, argv, NULL, 0, SNAPSHOT_MAX, y->conf.timeout_ms,
+	    changed_done, y)) == NULL)
+		done(y, 0, "%s", "cannot start ssh");
 }
 
 /* ---- 2. snapshot over ssh ---- */
@@ -471,7 +590,10 @@ snapshot_done(void *arg, const struct proc_result *r)
 		return;
 	}
 	excl_compute(y->excl);
-	start_rsync(y);
+	if (y->back)
+		start_changed(y);
+	else
+		start_rsync(y);
 }
 
 static void
@@ -624,6 +746,8 @@ sync_start(struct sync *y, char *err, size_t errlen)
 	}
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
+	excl_free(y->excl);
+	y->excl = NULL;
 	y->step = S_INSTANCE;
 	snprintf(path, sizeof(path), "/1.0/instances/%s", y->instance);
 	if ((y->req = lxd_get(y->lxd, path, instance_done, y)) == NULL) {
@@ -632,4 +756,25 @@ sync_start(struct sync *y, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+sync_start_again(struct sync *y, char *err, size_t errlen)
+{
+	if (y->step != S_IDLE || y->excl == NULL) {
+		snprintf(err, errlen, "%s", y->step != S_IDLE ? "a sync is already running" :
+		    "no earlier run to repeat");
+		return -1;
+	}
+	y->t0_ms = y->step_ms = now_ms();
+	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
+	y->step = S_RSYNC;
+	start_rsync(y);
+	return 0;
+}
+
+void
+sync_set_since(struct sync *y, uint64_t wall_ms)
+{
+	y->since_ms = wall_ms;
 }

@@ -43,7 +43,7 @@ measure() {
 	for x in "$@"; do c0=$(echo "$c0 + $(${kind}_cpu_us "$x")" | "$PY" -c 'print(eval(input()))'); done
 	sleep "$WINDOW"
 	for x in "$@"; do c1=$(echo "$c1 + $(${kind}_cpu_us "$x")" | "$PY" -c 'print(eval(input()))'); done
-	"$PY" -c "print('%.0f %.1f' % ($mem / 1048576, ($c1 - $c0) / ($WINDOW * 1e6) * 100))"
+	"$PY" -c "print('%.0f %.2f' % ($mem / 1048576, ($c1 - $c0) / ($WINDOW * 1e6) * 100))"
 }
 
 printf '%-4s %-26s %12s %14s %12s\n' N standby "memory MiB" "per standby" "CPU % of 1 core" > "$WORK/table"

@@ -37,8 +37,11 @@ for iv in $INTERVALS; do
 	fi
 	first() { vcrctl events | grep -qE 'sync +web +ok: '; }
 	wait_for 200 "the first sync" first
+	# The writes land at a uniformly random point of the sync cycle
+	# (interval + one sync), not just after the last sync ended.
+	case $iv in default) cyc=70 ;; *s) cyc=$(( ${iv%s} + 10 )) ;; *) cyc=70 ;; esac
 	for i in $(seq "$RUNS"); do
-		sleep "$((RANDOM % 10)).$((RANDOM % 10))"
+		sleep "$((RANDOM % cyc)).$((RANDOM % 10))"
 		f=rpo-$iv-$i
 		vm "echo $i > /var/www/html/$f" || fail "write on the VM"
 		t0=$(date +%s%N)

@@ -4,15 +4,18 @@
 #   server    tests/bench/server-image.sh: a server install with a generic
 #             kernel, its headers, firmware and GRUB (the paper's case)
 # For each tree:
+#   snapshot    the one-round-trip script run locally on the tree (what
+#               ssh runs on the primary: dpkg database, file lists, tree)
 #   generation  vcr-exclude on the tree's snapshot: time and size,
 #               collapsed against one rule per excluded file
 #   unchanged   rsync -aHAX --numeric-ids --delete of the tree into an
 #               up-to-date copy, with the collapsed list and with the
 #               one-per-file list (the reference), alternated
-#   changed     (server) CHANGED_MB of new files written into the tree, then
-#               the sync with the collapsed list, against a plain rsync of
-#               only those files into an empty directory (the reference);
-#               fresh data each run, alternated
+#   changed     (server) CHANGED_MB of new content written into the tree
+#               (1 MB files), then the sync with the collapsed list, against
+#               a plain rsync -a of only those files (the reference); each run
+#               writes new content under the same names, so both copies
+#               replace the previous run's files; alternated
 # All local (no ssh): what is measured is the lists' own cost and rsync's
 # walk, not a network. RUNS times each (default 5).
 #
@@ -37,8 +40,9 @@ row() {		# row LABEL KEY FILE
 
 bench_tree() {		# bench_tree NAME ROOT
 	local name=$1 root=$2 r=$WORK/$1.r kind opt i t0
-	sh -c "$("$EXCL" -s)" sh "$root" > "$WORK/snap"
 	for i in $(seq "$RUNS"); do
+		t0=$(date +%s%N); sh -c "$("$EXCL" -s)" sh "$root" > "$WORK/snap"
+		echo "snapshot $(ms $t0)" >> "$r"
 		t0=$(date +%s%N); "$EXCL" -0 < "$WORK/snap" > "$WORK/rules" 2>/dev/null
 		echo "gen-collapsed $(ms $t0)" >> "$r"
 		t0=$(date +%s%N); "$EXCL" -0 -f < "$WORK/snap" > "$WORK/frules" 2>/dev/null
@@ -65,18 +69,20 @@ bench_tree() {		# bench_tree NAME ROOT
 	echo
 	echo "== $name tree: $(du -sh --exclude=./vcr-bench-changed "$root" | cut -f1), $npk packages, $nent package file entries; $RUNS runs"
 	printf '  %-44s %11s %11s\n' "" median max
+	row "snapshot: dpkg database + tree (local sh)" snapshot "$r"
 	row "exclusion list, collapsed ($nr rules)" gen-collapsed "$r"
 	row "exclusion list, one rule per file ($nf rules)" gen-file "$r"
 	row "unchanged sync, collapsed list" sync-collapsed "$r"
 	row "unchanged sync, one rule per file" sync-file-level "$r"
 	if [ "$name" = server ] && [ "$CHANGED_MB" -gt 0 ]; then
 		local data=$root/srv/vcr-bench-changed
-		mkdir -p "$data"
+		mkdir -p "$data" "$WORK/plain"
 		for i in $(seq "$RUNS"); do
+			# New content under the same names: both copies replace
+			# what the previous run left (as a sync does).
 			rm -rf "$data"; mkdir -p "$data"
 			head -c "${CHANGED_MB}M" /dev/urandom | (cd "$data" && split -b 1M - f)
 			sync
-			rm -rf "$WORK/plain"; mkdir "$WORK/plain"
 			for kind in $( ((i % 2)) && echo vcr plain || echo plain vcr); do
 				t0=$(date +%s%N)
 				if [ $kind = vcr ]; then

@@ -305,6 +305,10 @@ static const struct {
 	  " primary 198.18.1.3:80\n standby 198.18.2.3:80\n standby-container l sb cold\n}\n",
 	  "test.conf:12: service 'b': field 'standby-container': l/sb is already the standby of "
 	  "service 'web' (line 2)" },
+	{ "lxd l unix:/s\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n failback automatic 30s\n"
+	  " sync {\n  source root@198.18.1.2\n  key /k\n }\n}\n", "test.conf:7: service 'web': field "
+	  "'failback': automatic with a 'sync' block would leave what the standby wrote behind; "
+	  "use 'failback manual' and 'vcrctl failback', which syncs it back first" },
 };
 
 static void

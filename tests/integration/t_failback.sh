@@ -1,0 +1,75 @@
+#!/bin/bash
+# Failback with the standby's writes synced back, on real parts.
+#  - the VM is destroyed, the warm container takes over (fenced);
+#  - while the VM is down, vcrctl failback is refused (primary down);
+#  - writes land in the container (a new file, a changed page);
+#  - the VM is started again; vcrctl failback syncs the container's changes
+#    back to the VM (live, then with the container frozen), switches, and
+#    restarts the container as a warm standby: the VM serves the writes;
+#  - a planned failover, a file written in the container and then again
+#    on the VM: the failback is refused and names the file (conflict), the
+#    service stays on its standby, and both copies are as they were.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb
+tb_vm $VM 198.18.8.10
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+vm() { ip netns exec $NS_V ssh -F /dev/null -i "$TB_IMG/id_ed25519" -o BatchMode=yes \
+	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+	root@198.18.8.10 "$@"; }
+ct() { lxc exec $CT -- "$@"; }
+wait_for 60 "ssh on the VM" vm true
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+	"$TB_IMG/id_ed25519")")"
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+vcrctl sync web >/dev/null || fail "first sync refused"
+wait_event 'sync +web +ok: ' 120
+served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
+	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
+get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
+
+# 1. The VM dies; the container serves and takes writes.
+$VIRSH destroy $VM >/dev/null
+wait_for 30 "the cut-over" active_is standby
+out=$(vcrctl failback web 2>&1) && fail "failback accepted with the primary down: $out"
+expect_match "$out" 'primary is down' "failback refused while the primary is down"
+ct sh -c 'echo "written during the failover" > /var/www/html/w.txt &&
+	echo "page changed during the failover" > /var/www/html/index.html'
+expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
+
+# 2. The VM is back: the failback brings the writes with it.
+$VIRSH start $VM >/dev/null
+tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
+wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+out=$(vcrctl failback web) || fail "failback refused: $out"
+expect_match "$out" 'syncing the standby' "vcrctl failback answers at once"
+wait_for 180 "the failback" active_is primary
+done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback'; }
+wait_for 60 "the container back as a warm standby" done_ev
+vcrctl events | grep -E ' web +' | grep -E 'failback|command|alert' >&2
+expect_match "$(vcrctl events)" 'failback +web +done: local/'"$CT"' restarted' "warm standby again"
+expect_eq "$(vm cat /var/www/html/w.txt)" "written during the failover" "the write on the VM"
+expect_eq "$(get w.txt)" "written during the failover" "served after the failback"
+expect_eq "$(get)" "page changed during the failover" "the changed page"
+expect_eq "$(served_by w.txt)" "$VM" "served by the VM"
+expect_eq "$(vm cat /etc/hostname)" "vcr-testbed" "the VM keeps its host name"
+wait_for 30 "the standby up again" status_has 'standby +198.18.8.20:80 +up'
+
+# 3. A conflict: the same file written on both sides after a planned failover.
+vcrctl failover --no-sync web >/dev/null || fail "planned failover"
+wait_for 10 "on the standby" active_is standby
+ct sh -c 'echo "standby version" > /var/www/html/c.txt'
+sleep 1.1
+vm 'echo "primary version" > /var/www/html/c.txt'
+out=$(vcrctl failback web) || fail "failback refused at once: $out"
+wait_event 'alert +web +failback not carried out: 1 file\(s\) changed on both sides since the last sync, nothing copied: /var/www/html/c.txt;' 120
+expect_eq "$(svc_field active)" standby "the service stays on its standby"
+expect_eq "$(ct cat /var/www/html/c.txt)" "standby version" "the standby's copy"
+expect_eq "$(vm cat /var/www/html/c.txt)" "primary version" "the primary's copy"
+lxc info $CT | grep -q 'Status: RUNNING' || fail "the container should run (not frozen)"
+echo "PASS: failback: the standby's writes synced back to the VM, refused while the VM is down and on a conflict"
