@@ -136,6 +136,8 @@ void	rec_policy(const struct svc *s, struct dec_policy *pol);
 int	rec_sync_now(struct svc *s, char *err, size_t errlen);
 /* The last sync before a planned failover; the failover follows its success. */
 int	rec_final_sync(struct svc *s, char *err, size_t errlen);
+/* 1 while a failback holds the standby container frozen. */
+int	rec_standby_frozen(const struct svc *s);
 /* The standby's changes synced back before a failback; 1: it follows them. */
 int	rec_failback(struct svc *s, char *err, size_t errlen);
 

@@ -276,6 +276,9 @@ check_cb(struct chk *c, int ok, const char *reason, unsigned latency_us, void *a
 		tv->failures++;
 	tv->last_latency_us = latency_us;
 	snprintf(tv->last_reason, sizeof(tv->last_reason), "%s", reason);
+	/* A failback froze the standby on purpose: its silence is not a failure. */
+	if (tv->which == SIDE_STANDBY && rec_standby_frozen(s))
+		return;
 	if (health_account(&tv->ctr, ok, s->conf->check.rise, s->conf->check.fall))
 		events_add(s->conf->name, "check", "side=%s target=%s health=%s reason=\"%s\"",
 		    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),

@@ -530,7 +530,10 @@ fb_switch(struct svc *s)
 {
 	char err[256];
 
-	if (vcrd_command(s->d, s, CMD_FAILBACK, err, sizeof(err)) == -1 ||
+	if (s->dec.active == SIDE_PRIMARY)
+		events_add(s->conf->name, "failback", "already on the primary (an operator's "
+		    "command)");
+	else if (vcrd_command(s->d, s, CMD_FAILBACK, err, sizeof(err)) == -1 ||
 	    s->dec.active != SIDE_PRIMARY) {
 		fb_abort(s, "the switch was refused: %s", err);
 		return;
@@ -623,6 +626,13 @@ back_done(void *arg, int ok, const struct sync_stats *st)
 		s->rec.sync_ok_start_ms = st->last_ok_start_wall_ms;
 		fb_switch(s);
 	}
+}
+
+int
+rec_standby_frozen(const struct svc *s)
+{
+	return s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW ||
+	    s->rec.fb == FB_STOP;
 }
 
 int

@@ -183,6 +183,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "no-sync", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -201,6 +202,9 @@ main(int argc, char *argv[])
 		case 's':
 			sock = optarg;
 			break;
+		case 'n':
+			no_sync = 1;
+			break;
 		default:
 			usage();
 		}
@@ -210,12 +214,8 @@ main(int argc, char *argv[])
 	if (argc < 1)
 		usage();
 	cmd = argv[0];
-	if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0) && argc == 3 &&
-	    strcmp(argv[1], "--no-sync") == 0) {
-		no_sync = 1;
-		argv[1] = argv[2];
-		argc--;
-	}
+	if (no_sync && strcmp(cmd, "failover") != 0 && strcmp(cmd, "failback") != 0)
+		usage();
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		code = request(sock, "GET", "/v1/status", &body);
 	else if (strcmp(cmd, "events") == 0 && argc == 1)

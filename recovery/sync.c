@@ -265,7 +265,7 @@ add_conflict(struct sync_stats *st, const char *path)
 	size_t l = strlen(st->conflict_paths);
 
 	if (st->conflicts++ < 5 && l + strlen(path) + 3 < sizeof(st->conflict_paths))
-		snprintf(st->conflict_paths + l, sizeof(st->conflict_paths) - l, "%s/%s",
+		snprintf(st->conflict_paths + l, sizeof(st->conflict_paths) - l, "%s%s",
 		    l ? " " : "", path);
 }
 
@@ -466,6 +466,8 @@ start_rsync(struct sync *y)
 	argv[n++] = "--numeric-ids";
 	if (!y->back)
 		argv[n++] = "--delete";	/* back: never on the primary */
+	else
+		argv[n++] = "--exclude=/var/log/journal/";	/* the container's own journal */
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;

@@ -66,4 +66,4 @@ for iv in $INTERVALS; do
 	awk -v l="$label" -v m="$med" -v x="$max" 'BEGIN { printf "  %-34s %8.1f s %8.1f s\n", l, m / 1000, x / 1000 }' 
 done
 awk -v m="$smed" -v x="$smax" -v n="$n" 'BEGIN {
-	printf "  %-34s %8.1f s %8.1f s  (%d syncs)\n", "one sync (snapshot + rsync)", m / 1000, x / 1000, n }' 
+	printf "  %-34s %8.1f s %8.1f s  (the last %d syncs in the events)\n", "one sync (snapshot + rsync)", m / 1000, x / 1000, n }' 

@@ -46,9 +46,12 @@ expect_eq "$(get w.txt)" "written during the failover" "the container serves the
 $VIRSH start $VM >/dev/null
 tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
 wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+wait_for 60 "ssh on the VM again" vm true	# nginx may answer before sshd runs
 out=$(vcrctl failback web) || fail "failback refused: $out"
 expect_match "$out" 'syncing the standby' "vcrctl failback answers at once"
-wait_for 180 "the failback" active_is primary
+fb_end() { active_is primary || vcrctl events | grep -qE 'alert +web +failback'; }
+wait_for 180 "the failback" fb_end
+active_is primary || fail "failback: $(vcrctl events | grep -E 'alert +web +failback' | tail -1)"
 done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback'; }
 wait_for 60 "the container back as a warm standby" done_ev
 vcrctl events | grep -E ' web +' | grep -E 'failback|command|alert' >&2
