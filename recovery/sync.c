@@ -486,6 +486,35 @@ start_rsync(struct sync *y)
 		done(y, 0, "%s", "cannot start rsync");
 }
 
+/*
+ * ssh to the primary with the key copied into the work directory, its own
+ * known_hosts there, and no user configuration: fills argv up to the host.
+ */
+static int
+ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen, char *khopt,
+    size_t khlen)
+{
+	int n = 0;
+
+	snprintf(key, keylen, "%s/id", y->workdir);
+	snprintf(khopt, khlen, "UserKnownHostsFile=%s/known_hosts", y->workdir);
+	argv[n++] = "ssh";
+	argv[n++] = "-F";
+	argv[n++] = "/dev/null";
+	argv[n++] = "-i";
+	argv[n++] = key;
+	argv[n++] = "-o";
+	argv[n++] = "BatchMode=yes";
+	argv[n++] = "-o";
+	argv[n++] = "StrictHostKeyChecking=accept-new";
+	argv[n++] = "-o";
+	argv[n++] = khopt;
+	argv[n++] = "-o";
+	argv[n++] = "ConnectTimeout=5";
+	argv[n++] = y->conf.source;
+	return n;
+}
+
 /* ---- 2b. back: what both sides changed since the last forward sync ---- */
 
 static void
@@ -531,28 +560,13 @@ start_changed(struct sync *y)
 {
 	char key[512], kh[600], cmd[400];
 	const char *argv[24];
-	int n = 0;
+	int n;
 
-	snprintf(key, sizeof(key), "%s/id", y->workdir);
-	snprintf(kh, sizeof(kh), "UserKnownHostsFile=%s/known_hosts", y->workdir);
 	/* Files, links and the like, not directories; the same file system. */
 	snprintf(cmd, sizeof(cmd), "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o "
 	    "-path ./dev -o -path ./run -o -path ./tmp \\) -prune -o ! -type d -newermt @%llu "
 	    "-printf '%%P\\0'", (unsigned long long)(y->since_ms / 1000 - SKEW_S));
-	argv[n++] = "ssh";
-	argv[n++] = "-F";
-	argv[n++] = "/dev/null";
-	argv[n++] = "-i";
-	argv[n++] = key;
-	argv[n++] = "-o";
-	argv[n++] = "BatchMode=yes";
-	argv[n++] = "-o";
-	argv[n++] = "StrictHostKeyChecking=accept-new";
-	argv[n++] = "-o";
-	argv[n++] = kh;
-	argv[n++] = "-o";
-	argv[n++] = "ConnectTimeout=5";
-	argv[n++] = y->conf.source;
+	n = ssh_argv(y, argv, key, sizeof(key), kh, sizeof(kh));
 	argv[n++] = cmd;
 	argv[n] = NULL;
 	y->step = S_CHANGED;
@@ -601,14 +615,13 @@ snapshot_done(void *arg, const struct proc_result *r)
 static void
 start_snapshot(struct sync *y)
 {
-	char key[512], kh[512], keysrc[512], buf[8192];
+	char key[512], khopt[600], keysrc[512], buf[8192];
 	const char *argv[24];
-	int n = 0, in, out;
+	int n, in, out;
 	ssize_t got;
 
 	/* A copy of the key in the work directory (see start_rsync). */
 	snprintf(key, sizeof(key), "%s/id", y->workdir);
-	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
 	snprintf(keysrc, sizeof(keysrc), "%s", y->conf.key);
 	if ((in = open(keysrc, O_RDONLY | O_CLOEXEC)) == -1) {
 		done(y, 0, "sync key %s: %s", keysrc, strerror(errno));
@@ -624,22 +637,7 @@ start_snapshot(struct sync *y)
 			break;
 	close(in);
 	close(out);
-	argv[n++] = "ssh";
-	argv[n++] = "-F";
-	argv[n++] = "/dev/null";
-	argv[n++] = "-i";
-	argv[n++] = key;
-	argv[n++] = "-o";
-	argv[n++] = "BatchMode=yes";
-	argv[n++] = "-o";
-	argv[n++] = "StrictHostKeyChecking=accept-new";
-	char khopt[600];
-	snprintf(khopt, sizeof(khopt), "UserKnownHostsFile=%s", kh);
-	argv[n++] = "-o";
-	argv[n++] = khopt;
-	argv[n++] = "-o";
-	argv[n++] = "ConnectTimeout=5";
-	argv[n++] = y->conf.source;
+	n = ssh_argv(y, argv, key, sizeof(key), khopt, sizeof(khopt));
 	argv[n++] = "sh";
 	argv[n++] = "-s";
 	argv[n] = NULL;

@@ -17,9 +17,7 @@ tb_vm $VM 198.18.8.10
 tb_container $CT 198.18.8.20 warm
 tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
 tb_wait_http 198.18.8.20 60 || fail "container did not answer"
-vm() { ip netns exec $NS_V ssh -F /dev/null -i "$TB_IMG/id_ed25519" -o BatchMode=yes \
-	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-	root@198.18.8.10 "$@"; }
+vm() { tb_ssh 198.18.8.10 "$@"; }
 ct() { lxc exec $CT -- "$@"; }
 wait_for 60 "ssh on the VM" vm true
 tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \

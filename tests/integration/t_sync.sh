@@ -22,9 +22,7 @@ tb_container $CT2 198.18.8.21 cold
 tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
 tb_wait_http 198.18.8.20 60 || fail "container did not answer"
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/wrong_key"
-vm() { ip netns exec $NS_V ssh -F /dev/null -i "$TB_IMG/id_ed25519" -o BatchMode=yes \
-	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-	root@198.18.8.10 "$@"; }
+vm() { tb_ssh 198.18.8.10 "$@"; }
 ct() { lxc exec $CT -- "$@"; }
 wait_for 60 "ssh on the VM" vm true
 

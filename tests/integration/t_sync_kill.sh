@@ -17,9 +17,7 @@ VM=vcr$ID-web CT=vcr$ID-web-sb
 tb_vm $VM 198.18.8.10
 tb_container $CT 198.18.8.20 cold
 tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
-vm() { ip netns exec $NS_V ssh -F /dev/null -i "$TB_IMG/id_ed25519" -o BatchMode=yes \
-	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-	root@198.18.8.10 "$@"; }
+vm() { tb_ssh 198.18.8.10 "$@"; }
 wait_for 60 "ssh on the VM" vm true
 root=/var/lib/lxd/storage-pools/default/containers/$CT/rootfs
 

@@ -129,6 +129,15 @@ tb_wait_http() {
 	return 1
 }
 
+# tb_ssh ADDR COMMAND...: root on a testbed VM, with the image's key, from
+# vcrd's namespace.
+tb_ssh() {
+	local addr=$1; shift
+	ip netns exec "$NS_V" ssh -F /dev/null -i "$TB_IMG/id_ed25519" -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		"root@$addr" "$@"
+}
+
 # tb_wait_steady ADDR [SECONDS]: until ADDR answers 20 times in a row within
 # 150 ms each. A VM without KVM stays busy for a while after its first
 # answer (the rest of its boot); started then, tight checks would see a
