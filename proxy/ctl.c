@@ -220,7 +220,8 @@ handle(struct evhttp_request *req, void *arg)
 	char name[SVC_NAME_MAX + 1], verb[16], err[512];
 	struct json_object *o;
 	struct svc *s;
-	int r;
+	const char *q;
+	int r, with_sync;
 
 	if (path == NULL) {
 		reply_error(req, 400, "bad request");
@@ -273,17 +274,12 @@ handle(struct evhttp_request *req, void *arg)
 			reply_error(req, 404, err);
 			return;
 		}
-		if (verb[4] == 'o') {
-			const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-			int final_sync = !(q && strcmp(q, "sync=no") == 0);
-
-			r = vcrd_failover(c->d, s, final_sync, err, sizeof(err));
-		} else {
-			const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-			int sync_back = !(q && strcmp(q, "sync=no") == 0);
-
-			r = vcrd_failback(c->d, s, sync_back, err, sizeof(err));
-		}
+		q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+		with_sync = !(q && strcmp(q, "sync=no") == 0);
+		if (verb[4] == 'o')
+			r = vcrd_failover(c->d, s, with_sync, err, sizeof(err));
+		else
+			r = vcrd_failback(c->d, s, with_sync, err, sizeof(err));
 		if (r == -1) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "%s %s refused: %s", verb, name, err);

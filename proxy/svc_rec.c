@@ -397,15 +397,13 @@ sync_done(void *arg, int ok, const struct sync_stats *st)
 	if (ok) {
 		s->rec.sync_ok_start_ms = st->last_ok_start_wall_ms;
 		vcrd_save_state(s->d);
-	}
-	if (ok)
 		events_add(s->conf->name, "sync", "ok: files_changed=%u deleted=%u other=%u "
 		    "bytes=%llu took_ms=%u (snapshot %u, rsync %u) rules=%u (file-level %u) "
 		    "shifted=%s restarted=\"%s\"", st->files_changed, st->deleted,
 		    st->other_changes, (unsigned long long)st->bytes, st->last_ms,
 		    st->snapshot_ms, st->rsync_ms, st->rules, st->file_rules,
 		    st->shifted ? "yes" : "no", st->restarted);
-	else
+	} else
 		events_add(s->conf->name, "alert", "sync failed: %s (took_ms=%u; the standby "
 		    "keeps its last good copy)", st->error, st->last_ms);
 	if (s->conf->sync.interval_ms)
@@ -528,7 +526,7 @@ fb_abort(struct svc *s, const char *fmt, ...)
 static void
 fb_switch(struct svc *s)
 {
-	char err[256];
+	char err[256] = "the service is not on its primary after the command";
 
 	if (s->dec.active == SIDE_PRIMARY)
 		events_add(s->conf->name, "failback", "already on the primary (an operator's "

@@ -274,6 +274,9 @@ rsync_done(void *arg, const struct proc_result *r)
 {
 	struct sync *y = arg;
 	const char *p = r->out, *end = r->out + r->out_len;
+	/* --stats: what came from the primary, or (back) what went to it */
+	const char *total = y->back ? "Total bytes sent: " : "Total bytes received: ";
+	size_t total_len = strlen(total);
 	char pkg[128];
 
 	y->proc = NULL;
@@ -306,10 +309,9 @@ rsync_done(void *arg, const struct proc_result *r)
 		char line[4200];
 		snprintf(line, sizeof(line), "%.*s", (int)l, p);
 		p += l + 1;
-		if (strncmp(line, y->back ? "Total bytes sent: " : "Total bytes received: ",
-		    y->back ? 18 : 22) == 0) {
+		if (strncmp(line, total, total_len) == 0) {
 			char digits[32], *o = digits;
-			for (const char *c = line + (y->back ? 18 : 22); *c && o < digits + 31; c++)
+			for (const char *c = line + total_len; *c && o < digits + 31; c++)
 				if (*c >= '0' && *c <= '9')
 					*o++ = *c;
 			*o = '\0';
