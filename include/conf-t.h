@@ -43,6 +43,7 @@ struct chk_conf {
 enum fwd_mode {
 	FWD_DNAT = 0,		/* the kernel forwards: nftables DNAT */
 	FWD_TCP,		/* vcrd relays: it accepts on the frontend */
+	FWD_HTTP,		/* vcrd relays HTTP/1.1 requests */
 };
 
 /* mode tcp: how vcrd relays connections. */
@@ -53,6 +54,16 @@ struct relay_conf {
 	unsigned	hold_ms;	/* how long a client waits for a side that answers */
 	unsigned	max_conns;
 	unsigned	observe_errors;	/* connect errors in a row that mark the side down; 0: off */
+	/* mode http */
+	unsigned	max_header;	/* bytes of a request head */
+	uint64_t	max_body;	/* bytes of a request body; 0: no limit */
+	unsigned	request_timeout_ms;	/* to read a whole request head (408) */
+	unsigned	response_timeout_ms;	/* to get a response head (504) */
+	unsigned	keepalive_timeout_ms;	/* idle between requests */
+	int		replay_post;	/* POST may be sent again to the other side */
+	int		forwarded;	/* add X-Forwarded-For and Forwarded */
+	unsigned	observe_5xx;	/* of the last observe_5xx_of responses, this many */
+	unsigned	observe_5xx_of;	/* 5xx mark the side down; 0: off */
 };
 
 #define REC_NAME_MAX	48	/* names of lxd and libvirt connections */
@@ -112,6 +123,7 @@ struct svc_conf {
 	struct endpoint	primary;
 	struct endpoint	standby;
 	enum fwd_mode	mode;
+	int		http_line;	/* where a mode http field was set */
 	int		snat;			/* masquerade DNATed traffic */
 	struct chk_conf	check;
 	struct relay_conf relay;

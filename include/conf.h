@@ -17,6 +17,8 @@ struct svc_conf	*conf_find(struct vcr_conf *conf, const char *name);
 int		 svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b);
 /* "198.18.0.1:80" into buf (at least 22 bytes). */
 const char	*fmt_endpoint(const struct endpoint *ep, char *buf, size_t len);
+/* "dnat", "tcp", "http" */
+const char	*fwd_mode_name(enum fwd_mode m);
 int		 parse_endpoint(const char *s, struct endpoint *ep);
 int		 parse_duration_ms(const char *s, unsigned *ms);
 

@@ -1,9 +1,11 @@
 /*
- * relay.h: mode tcp. vcrd accepts the tenants' connections on the
+ * relay.h: modes tcp and http. vcrd accepts the tenants' connections on the
  * frontend and relays each to an upstream connection made to the same
  * frontend with NF_RELAY_MARK, which the nftables map sends to the side
  * the service points at. vcrd so sees every connection error on live
  * traffic, and holds a client while the service has no working side.
+ * Mode http (http.c) reads each request and response, so it can also
+ * replay a request that got no answer, and report status codes.
  */
 #ifndef RELAY_H
 #define RELAY_H
@@ -17,11 +19,14 @@ struct relay;
 /*
  * Upstream results, reported with the generation the connection was
  * started in (the caller bumps it at each cut-over and ignores reports
- * of older ones): err: connect refused, reset or timed out; ok: connected.
+ * of older ones): err: connect refused, reset or timed out (mode http:
+ * also no response in time, or a malformed one); ok: connected; status:
+ * mode http, the status of each response from upstream.
  */
 struct relay_cbs {
 	void	(*err)(void *arg, unsigned gen, const char *reason);
 	void	(*ok)(void *arg, unsigned gen);
+	void	(*status)(void *arg, unsigned gen, int status);
 	void	*arg;
 };
 
@@ -45,6 +50,12 @@ struct relay_stats {
 	uint64_t	retried;	/* clients that needed more than one upstream connect */
 	uint64_t	dropped;	/* clients closed after hold-timeout with no working side */
 	uint64_t	limited;	/* times max-connections stopped accepting */
+	/* mode http */
+	uint64_t	requests;	/* sent upstream */
+	uint64_t	replayed;	/* sent again after no answer from a side */
+	uint64_t	responses_5xx;	/* from upstream */
+	uint64_t	rejected;	/* bad requests answered by vcrd (400, 408, 413, 431, 501, 505) */
+	uint64_t	gateway_errors;	/* 502 and 504 answered by vcrd */
 };
 const struct relay_stats *relay_stats(const struct relay *r);
 

@@ -24,7 +24,7 @@ struct target_view {
 	unsigned	last_latency_us;
 	uint64_t	checks;
 	uint64_t	failures;
-	uint64_t	traffic_errors;	/* mode tcp: upstream connects that failed */
+	uint64_t	traffic_errors;	/* modes tcp and http: upstream failures */
 };
 
 /* A service's recovery at runtime (svc_rec.c); all zero without recovery. */
@@ -62,11 +62,13 @@ struct svc {
 	unsigned	cutovers;
 	unsigned	last_cutover_us;	/* decision -> batch ACKed -> conntrack cleaned */
 	char		alert[160];	/* current loud condition, empty when fine */
-	struct relay	*relay;		/* mode tcp */
+	struct relay	*relay;		/* modes tcp and http */
 	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
 	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	gen;		/* bumped at each cut-over */
 	unsigned	error_run;	/* traffic errors in a row on the active side */
+	uint64_t	resp_5xx;	/* mode http: of the last responses from the active side, */
+	unsigned	resp_seen;	/* which were 5xx (bit 0 the newest), and how many so far */
 	struct rec_view	rec;
 	struct vcrd	*d;
 	TAILQ_ENTRY(svc) entry;

@@ -210,6 +210,12 @@ fmt_endpoint(const struct endpoint *ep, char *buf, size_t len)
 	return buf;
 }
 
+const char *
+fwd_mode_name(enum fwd_mode m)
+{
+	return m == FWD_HTTP ? "http" : m == FWD_TCP ? "tcp" : "dnat";
+}
+
 static int
 parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -252,6 +258,47 @@ parse_status(const char *s, struct chk_conf *cc)
 		cc->nstatus++;
 	}
 	return cc->nstatus ? 0 : -1;
+}
+
+/* "512", "16k", "10m", "1g" (powers of 1024). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 'k')
+		shift = 10, end++;
+	else if (*end == 'm')
+		shift = 20, end++;
+	else if (*end == 'g')
+		shift = 30, end++;
+	if (*end != '\0' || v > (1ULL << 40))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* "10/20": 1 <= n <= m <= 64. */
+static int
+parse_ratio(const char *s, unsigned *n, unsigned *m)
+{
+	char buf[TOK_MAX], *slash;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	if ((slash = strchr(buf, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	if (parse_uint(buf, 1, 64, n) == -1 || parse_uint(slash + 1, 1, 64, m) == -1 || *n > *m)
+		return -1;
+	return 0;
 }
 
 /* One of two words: *out = 1 for the first, 0 for the second. */
@@ -570,6 +617,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	sc->relay.hold_ms = 3000;
 	sc->relay.max_conns = 10000;
 	sc->relay.observe_errors = 3;
+	sc->relay.max_header = 16384;
+	sc->relay.request_timeout_ms = 10000;
+	sc->relay.response_timeout_ms = 30000;
+	sc->relay.keepalive_timeout_ms = 15000;
+	sc->relay.forwarded = 1;
 	sc->rec.start_timeout_ms = 30000;
 	sc->sync.interval_ms = 60000;
 	sc->sync.timeout_ms = 600000;
@@ -628,9 +680,10 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 				sc->mode = FWD_DNAT;
 			else if (strcmp(ps->tok, "tcp") == 0)
 				sc->mode = FWD_TCP;
+			else if (strcmp(ps->tok, "http") == 0)
+				sc->mode = FWD_HTTP;
 			else {
-				BAD(ps, l, ctx, field, ps->tok,
-				    "dnat or tcp (the http relay mode is not in this version)");
+				BAD(ps, l, ctx, field, ps->tok, "dnat, tcp or http");
 				return -1;
 			}
 		} else if (strcmp(field, "connect-timeout") == 0 ||
@@ -657,6 +710,52 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		} else if (strcmp(field, "observe-errors") == 0) {
 			if (parse_uint(ps->tok, 0, 1000, &sc->relay.observe_errors) == -1) {
 				BAD(ps, l, ctx, field, ps->tok, "a whole number from 0 (off) to 1000");
+				return -1;
+			}
+		} else if (strcmp(field, "request-timeout") == 0 ||
+		    strcmp(field, "response-timeout") == 0 ||
+		    strcmp(field, "keepalive-timeout") == 0) {
+			unsigned *ms = field[2] == 'q' ? &sc->relay.request_timeout_ms :
+			    field[2] == 's' ? &sc->relay.response_timeout_ms :
+			    &sc->relay.keepalive_timeout_ms;
+			sc->http_line = l;
+			if (parse_duration_ms(ps->tok, ms) == -1 || *ms == 0) {
+				BAD(ps, l, ctx, field, ps->tok, "a duration such as 10s");
+				return -1;
+			}
+		} else if (strcmp(field, "max-header-size") == 0) {
+			uint64_t v;
+			sc->http_line = l;
+			if (parse_size(ps->tok, &v) == -1 || v < 1024 || v > 1048576) {
+				BAD(ps, l, ctx, field, ps->tok, "a size from 1k to 1m, such as 16k");
+				return -1;
+			}
+			sc->relay.max_header = (unsigned)v;
+		} else if (strcmp(field, "max-body-size") == 0) {
+			sc->http_line = l;
+			if (strcmp(ps->tok, "off") == 0)
+				sc->relay.max_body = 0;
+			else if (parse_size(ps->tok, &sc->relay.max_body) == -1 ||
+			    sc->relay.max_body == 0) {
+				BAD(ps, l, ctx, field, ps->tok, "a size such as 10m, or off");
+				return -1;
+			}
+		} else if (strcmp(field, "replay-post") == 0 ||
+		    strcmp(field, "forwarded-headers") == 0) {
+			int *v = field[0] == 'r' ? &sc->relay.replay_post : &sc->relay.forwarded;
+			sc->http_line = l;
+			if (parse_pair(ps->tok, "on", "off", v) == -1) {
+				BAD(ps, l, ctx, field, ps->tok, "on or off");
+				return -1;
+			}
+		} else if (strcmp(field, "observe-5xx") == 0) {
+			sc->http_line = l;
+			if (strcmp(ps->tok, "off") == 0)
+				sc->relay.observe_5xx = sc->relay.observe_5xx_of = 0;
+			else if (parse_ratio(ps->tok, &sc->relay.observe_5xx,
+			    &sc->relay.observe_5xx_of) == -1) {
+				BAD(ps, l, ctx, field, ps->tok, "N/M (N 5xx among the last M "
+				    "responses, M at most 64) such as 10/20, or off");
 				return -1;
 			}
 		} else if (strcmp(field, "primary-vm") == 0) {
@@ -771,6 +870,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		perr(ps, sc->failback_line, "%sfield 'failback': automatic with a 'sync' block "
 		    "would leave what the standby wrote behind; use 'failback manual' and "
 		    "'vcrctl failback', which syncs it back first", ctx);
+		return -1;
+	}
+	if (sc->http_line && sc->mode != FWD_HTTP) {
+		perr(ps, sc->http_line, "%sthis field is for mode http, and the service is "
+		    "mode %s", ctx, fwd_mode_name(sc->mode));
 		return -1;
 	}
 	if (!have_fe || !have_pri || !have_sb) {

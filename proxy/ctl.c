@@ -114,7 +114,7 @@ status_json(struct vcrd *d)
 		    json_object_new_double((double)s->last_cutover_us / 1000.0));
 		json_object_object_add(o, "alert", json_object_new_string(s->alert));
 		json_object_object_add(o, "mode", json_object_new_string(
-		    s->conf->mode == FWD_TCP ? "tcp" : "dnat"));
+		    fwd_mode_name(s->conf->mode)));
 		if (s->relay) {
 			const struct relay_stats *rs = relay_stats(s->relay);
 			struct json_object *r = json_object_new_object();
@@ -128,6 +128,18 @@ status_json(struct vcrd *d)
 			    json_object_new_int64((int64_t)rs->retried));
 			json_object_object_add(r, "dropped",
 			    json_object_new_int64((int64_t)rs->dropped));
+			if (s->conf->mode == FWD_HTTP) {
+				json_object_object_add(r, "requests",
+				    json_object_new_int64((int64_t)rs->requests));
+				json_object_object_add(r, "replayed",
+				    json_object_new_int64((int64_t)rs->replayed));
+				json_object_object_add(r, "responses_5xx",
+				    json_object_new_int64((int64_t)rs->responses_5xx));
+				json_object_object_add(r, "rejected",
+				    json_object_new_int64((int64_t)rs->rejected));
+				json_object_object_add(r, "gateway_errors",
+				    json_object_new_int64((int64_t)rs->gateway_errors));
+			}
 			json_object_object_add(o, "relay", r);
 		}
 		json_object_object_add(o, "primary", side_json(s, SIDE_PRIMARY));

@@ -2,6 +2,7 @@
  * metrics.c: Prometheus text exposition at http://metrics-listen/metrics.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,25 @@ struct metrics {
 	struct vcrd	*d;
 	struct evhttp	*http;
 };
+
+/* One relay counter for each service that has a relay (http_only: mode http's). */
+static void
+relay_counter(struct evbuffer *b, struct metrics *m, const char *name, size_t off,
+    int http_only)
+{
+	struct svc *s;
+
+	evbuffer_add_printf(b, "# TYPE vcr_relay_%s_total counter\n", name);
+	TAILQ_FOREACH(s, &m->d->services, entry) {
+		uint64_t v;
+
+		if (s->relay == NULL || (http_only && s->conf->mode != FWD_HTTP))
+			continue;
+		memcpy(&v, (const char *)relay_stats(s->relay) + off, sizeof(v));
+		evbuffer_add_printf(b, "vcr_relay_%s_total{service=\"%s\"} %llu\n", name,
+		    s->conf->name, (unsigned long long)v);
+	}
+}
 
 static void
 handle(struct evhttp_request *req, void *arg)
@@ -140,24 +160,19 @@ handle(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, "vcr_last_cutover_seconds{service=\"%s\"} %.6f\n",
 		    s->conf->name, (double)s->last_cutover_us / 1e6);
 	evbuffer_add_printf(b,
-	    "# HELP vcr_relay_connections Open client connections (mode tcp).\n"
+	    "# HELP vcr_relay_connections Open client connections (modes tcp and http).\n"
 	    "# TYPE vcr_relay_connections gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		if (s->relay)
 			evbuffer_add_printf(b, "vcr_relay_connections{service=\"%s\"} %u\n",
 			    s->conf->name, relay_conns(s->relay));
-	evbuffer_add_printf(b, "# TYPE vcr_relay_upstream_errors_total counter\n");
-	TAILQ_FOREACH(s, &m->d->services, entry)
-		if (s->relay)
-			evbuffer_add_printf(b,
-			    "vcr_relay_upstream_errors_total{service=\"%s\"} %llu\n",
-			    s->conf->name,
-			    (unsigned long long)relay_stats(s->relay)->upstream_errors);
-	evbuffer_add_printf(b, "# TYPE vcr_relay_dropped_total counter\n");
-	TAILQ_FOREACH(s, &m->d->services, entry)
-		if (s->relay)
-			evbuffer_add_printf(b, "vcr_relay_dropped_total{service=\"%s\"} %llu\n",
-			    s->conf->name, (unsigned long long)relay_stats(s->relay)->dropped);
+	relay_counter(b, m, "upstream_errors", offsetof(struct relay_stats, upstream_errors), 0);
+	relay_counter(b, m, "dropped", offsetof(struct relay_stats, dropped), 0);
+	relay_counter(b, m, "http_requests", offsetof(struct relay_stats, requests), 1);
+	relay_counter(b, m, "http_replayed", offsetof(struct relay_stats, replayed), 1);
+	relay_counter(b, m, "http_responses_5xx", offsetof(struct relay_stats, responses_5xx), 1);
+	relay_counter(b, m, "http_rejected", offsetof(struct relay_stats, rejected), 1);
+	relay_counter(b, m, "http_gateway_errors", offsetof(struct relay_stats, gateway_errors), 1);
 	evbuffer_add_printf(b, "# TYPE vcr_reloads_total counter\nvcr_reloads_total %llu\n"
 	    "# TYPE vcr_reload_failures_total counter\nvcr_reload_failures_total %llu\n",
 	    (unsigned long long)m->d->reloads, (unsigned long long)m->d->reload_failures);

@@ -14,7 +14,7 @@
  * directions are done.
  *
  * A client whose upstream connect fails is held, not closed: it tries
- * again every RETRY_MS, and at once after a cut-over, until hold-timeout.
+ * again every RELAY_RETRY_MS, and at once after a cut-over, until hold-timeout.
  * Its data waits in the kernel meanwhile: we do not read it before there
  * is somewhere to send it.
  */
@@ -35,10 +35,10 @@
 #include "conf.h"
 #include "nf.h"
 #include "relay.h"
+#include "relay-int.h"
 #include "sock.h"
 
 #define SCRATCH		(64 * 1024)
-#define RETRY_MS	100
 
 enum conn_state {
 	C_CONNECTING = 0,
@@ -73,21 +73,6 @@ struct conn {
 	TAILQ_ENTRY(conn) entry;
 };
 
-struct relay {
-	struct event_base *base;
-	struct evconnlistener *listener;
-	char		 name[SVC_NAME_MAX];
-	struct endpoint	 frontend;
-	struct relay_conf conf;
-	struct relay_cbs cbs;
-	unsigned	 gen;
-	unsigned	 nconns;
-	int		 limited;
-	uint64_t	 drop_logged_ms;
-	unsigned	 drops_unlogged;
-	struct relay_stats stats;
-	TAILQ_HEAD(, conn) conns;
-};
 
 static char scratch[SCRATCH];
 
@@ -131,6 +116,12 @@ conn_free(struct conn *c)
 		event_free(c->idle);
 	TAILQ_REMOVE(&r->conns, c, entry);
 	free(c);
+	relay_conn_closed(r);
+}
+
+void
+relay_conn_closed(struct relay *r)
+{
 	r->nconns--;
 	if (r->limited && r->nconns < r->conf.max_conns) {
 		r->limited = 0;
@@ -312,28 +303,33 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	upstream_connect(arg);
 }
 
+void
+relay_dropped(struct relay *r, const char *reason, unsigned attempts)
+{
+	uint64_t now = now_ms();
+
+	r->stats.dropped++;
+	r->drops_unlogged++;
+	/* One line a second at most: an outage must not flood the log. */
+	if (now - r->drop_logged_ms >= 1000) {
+		log_warnx("event=relay service=%s clients dropped: %u since the last such "
+		    "line, no side answered within hold-timeout %u ms (last: %s after %u "
+		    "attempts)", r->name, r->drops_unlogged, r->conf.hold_ms, reason, attempts);
+		r->drops_unlogged = 0;
+		r->drop_logged_ms = now;
+	}
+}
+
 static void
 hold_or_drop(struct conn *c, const char *reason)
 {
 	struct relay *r = c->r;
-	struct timeval tv = { 0, RETRY_MS * 1000 };
+	struct timeval tv = { 0, RELAY_RETRY_MS * 1000 };
 	uint64_t waited = now_ms() - c->accepted_ms;
 
 	close_server(c);
-	if (waited + RETRY_MS > r->conf.hold_ms) {
-		uint64_t now = now_ms();
-
-		r->stats.dropped++;
-		r->drops_unlogged++;
-		/* One line a second at most: an outage must not flood the log. */
-		if (now - r->drop_logged_ms >= 1000) {
-			log_warnx("event=relay service=%s clients dropped: %u since the last such "
-			    "line, no side answered within hold-timeout %u ms (last: %s after %u "
-			    "attempts)", r->name, r->drops_unlogged, r->conf.hold_ms, reason,
-			    c->attempts);
-			r->drops_unlogged = 0;
-			r->drop_logged_ms = now;
-		}
+	if (waited + RELAY_RETRY_MS > r->conf.hold_ms) {
+		relay_dropped(r, reason, c->attempts);
 		conn_free(c);
 		return;
 	}
@@ -410,6 +406,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	struct conn *c;
 	int one = 1;
 
+	if (r->http) {
+		if (http_accept(r, fd, sa) == -1)
+			return;
+		relay_conn_opened(r);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
@@ -420,6 +422,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->accepted_ms = now_ms();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&r->conns, c, entry);
+	relay_conn_opened(r);
+	upstream_connect(c);
+}
+
+void
+relay_conn_opened(struct relay *r)
+{
 	r->nconns++;
 	r->stats.accepted++;
 	if (r->nconns >= r->conf.max_conns && !r->limited) {
@@ -429,7 +438,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		log_warnx("event=relay service=%s max-connections %u reached: not accepting "
 		    "until one closes", r->name, r->conf.max_conns);
 	}
-	upstream_connect(c);
 }
 
 static void
@@ -458,8 +466,10 @@ relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay
 	snprintf(r->name, sizeof(r->name), "%s", sc->name);
 	r->frontend = sc->frontend;
 	r->conf = sc->relay;
+	r->http = sc->mode == FWD_HTTP;
 	r->cbs = *cbs;
 	TAILQ_INIT(&r->conns);
+	TAILQ_INIT(&r->hconns);
 	/* Accepted sockets are non-blocking already (libevent sets them so). */
 	r->listener = evconnlistener_new_bind(base, accept_cb, r,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 4096,
@@ -484,7 +494,9 @@ relay_adopt(struct relay *r, void *arg, unsigned gen)
 void
 relay_update(struct relay *r, const struct svc_conf *sc)
 {
+	/* Open connections keep the mode they were accepted in. */
 	r->conf = sc->relay;
+	r->http = sc->mode == FWD_HTTP;
 }
 
 void
@@ -500,6 +512,7 @@ relay_retry(struct relay *r, unsigned gen)
 		close_server(c);
 		upstream_connect(c);
 	}
+	http_retry(r);
 }
 
 void
@@ -511,6 +524,7 @@ relay_free(struct relay *r)
 		return;
 	while ((c = TAILQ_FIRST(&r->conns)) != NULL)
 		conn_free(c);
+	http_free_all(r);
 	evconnlistener_free(r->listener);
 	free(r);
 }

@@ -178,6 +178,8 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	    (unsigned long long)t_nf, flushed, rec);
 	s->alert[0] = '\0';
 	s->error_run = 0;
+	s->resp_5xx = 0;
+	s->resp_seen = 0;
 	if (s->ct_sweep == NULL)
 		s->ct_sweep = evtimer_new(d->base, ct_sweep_cb, s);
 	s->ct_old = *svc_target(s, from);
@@ -308,11 +310,25 @@ svc_mark_down(struct svc *s, enum side side, const char *reason)
 	evaluate(s->d, s, CMD_NONE, NULL, 0);
 }
 
+/* Live traffic says the active side is down: at once, without waiting for the probes. */
+static void
+traffic_down(struct svc *s, struct target_view *tv)
+{
+	char t[32];
+
+	tv->ctr.h = H_DOWN;
+	tv->ctr.fail_run = s->conf->check.fall;
+	tv->ctr.ok_run = 0;
+	events_add(s->conf->name, "check", "side=%s target=%s health=down reason=\"%s\"",
+	    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),
+	    tv->last_reason);
+	evaluate(s->d, s, CMD_NONE, NULL, 0);
+}
+
 /*
- * Passive detection (mode tcp): connect errors on live traffic count
- * against the side the service points at. observe-errors of them in a
- * row mark it down at once, without waiting for the probes; fewer ask
- * for a probe now.
+ * Passive detection (modes tcp and http): connection errors on live
+ * traffic count against the side the service points at. observe-errors
+ * of them in a row mark it down; fewer ask for a probe now.
  */
 static void
 relay_err_cb(void *arg, unsigned gen, const char *reason)
@@ -320,7 +336,6 @@ relay_err_cb(void *arg, unsigned gen, const char *reason)
 	struct svc *s = arg;
 	struct target_view *tv = &s->side[s->dec.active];
 	unsigned limit = s->conf->relay.observe_errors;
-	char t[32];
 
 	if (gen != s->gen)
 		return;		/* started before the last cut-over: not this side's */
@@ -333,16 +348,10 @@ relay_err_cb(void *arg, unsigned gen, const char *reason)
 			chk_now(tv->chk);
 		return;
 	}
-	tv->ctr.h = H_DOWN;
-	tv->ctr.fail_run = s->conf->check.fall;
-	tv->ctr.ok_run = 0;
 	snprintf(tv->last_reason, sizeof(tv->last_reason), "%u connection errors on live "
 	    "traffic (last: %s)", s->error_run, reason);
-	events_add(s->conf->name, "check", "side=%s target=%s health=down reason=\"%s\"",
-	    side_name(tv->which), fmt_endpoint(svc_target(s, tv->which), t, sizeof(t)),
-	    tv->last_reason);
 	s->error_run = 0;
-	evaluate(s->d, s, CMD_NONE, NULL, 0);
+	traffic_down(s, tv);
 }
 
 static void
@@ -354,11 +363,44 @@ relay_ok_cb(void *arg, unsigned gen)
 		s->error_run = 0;
 }
 
+/*
+ * Mode http: observe-5xx N/M marks the active side down when N of its
+ * last M responses were 5xx (like HAProxy's observe layer7).
+ */
+static void
+relay_status_cb(void *arg, unsigned gen, int status)
+{
+	struct svc *s = arg;
+	struct target_view *tv = &s->side[s->dec.active];
+	unsigned n = s->conf->relay.observe_5xx, m = s->conf->relay.observe_5xx_of;
+	uint64_t window = m >= 64 ? ~0ULL : (1ULL << m) - 1;
+	unsigned bad;
+
+	if (gen != s->gen || m == 0)
+		return;
+	if (status < 500)
+		s->error_run = 0;
+	s->resp_5xx = ((s->resp_5xx << 1) | (status >= 500)) & window;
+	if (s->resp_seen < m)
+		s->resp_seen++;
+	if (status < 500 || tv->ctr.h == H_DOWN)
+		return;
+	if (__builtin_popcountll(s->resp_5xx) == 1)
+		chk_now(tv->chk);
+	if ((bad = (unsigned)__builtin_popcountll(s->resp_5xx)) < n)
+		return;
+	snprintf(tv->last_reason, sizeof(tv->last_reason), "%u of the last %u responses on "
+	    "live traffic were 5xx (last: HTTP %d)", bad, s->resp_seen, status);
+	s->resp_5xx = 0;
+	s->resp_seen = 0;
+	traffic_down(s, tv);
+}
+
 static struct relay *
 svc_relay_new(struct vcrd *d, struct svc *s, const struct svc_conf *sc, char *err,
     size_t errlen)
 {
-	struct relay_cbs cbs = { relay_err_cb, relay_ok_cb, s };
+	struct relay_cbs cbs = { relay_err_cb, relay_ok_cb, relay_status_cb, s };
 
 	return relay_new(d->base, sc, &cbs, err, errlen);
 }
@@ -460,7 +502,7 @@ relayed_in(const struct endpoint *fe, const struct vcr_conf *conf)
 	const struct svc_conf *sc;
 
 	TAILQ_FOREACH(sc, &conf->services, entry)
-		if (sc->mode == FWD_TCP && sc->frontend.addr.s_addr == fe->addr.s_addr &&
+		if (sc->mode != FWD_DNAT && sc->frontend.addr.s_addr == fe->addr.s_addr &&
 		    sc->frontend.port == fe->port)
 			return 1;
 	return 0;
@@ -474,7 +516,7 @@ batch_relayed(struct nf_batch *b, enum nf_op op, const struct vcr_conf *to,
 	const struct svc_conf *sc;
 
 	TAILQ_FOREACH(sc, &to->services, entry) {
-		if (sc->mode != FWD_TCP || (from && relayed_in(&sc->frontend, from)))
+		if (sc->mode == FWD_DNAT || (from && relayed_in(&sc->frontend, from)))
 			continue;
 		if (nf_batch_add(b, op, NF_SET_RELAYED, &sc->frontend, NULL, NULL) == -1)
 			return -1;
@@ -518,7 +560,7 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 		return -1;
 	}
 	TAILQ_FOREACH(s, &d->services, entry)
-		if (s->conf->mode == FWD_TCP &&
+		if (s->conf->mode != FWD_DNAT &&
 		    (s->relay = svc_relay_new(d, s, s->conf, err, errlen)) == NULL)
 			return -1;
 	if ((d->http = curl_ev_new(d->base)) == NULL) {
@@ -588,7 +630,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	}
 	TAILQ_FOREACH(sc, &nc->services, entry) {
 		s = vcrd_find(d, sc->name);
-		if (sc->mode == FWD_TCP && (s == NULL || s->relay == NULL ||
+		if (sc->mode != FWD_DNAT && (s == NULL || s->relay == NULL ||
 		    !ep_eq(&s->conf->frontend, &sc->frontend)) &&
 		    (rel[i] = svc_relay_new(d, s, sc, e, sizeof(e))) == NULL) {
 			while (i-- > 0)
@@ -680,7 +722,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			relay_free(s->relay);
 			s->relay = rel[i];
 			relay_adopt(s->relay, s, s->gen);
-		} else if (sc->mode != FWD_TCP) {
+		} else if (sc->mode == FWD_DNAT) {
 			relay_free(s->relay);
 			s->relay = NULL;
 		} else

@@ -2,8 +2,12 @@
 """A client that opens a new connection for every request, at a fixed
 rate, and prints one line per request: start (ms since launch), the
 latency in ms, and the answer (or the error). Used by tests and benchmarks
-to see what a tenant sees during a cut-over."""
+to see what a tenant sees during a cut-over. With --keep-alive N, N
+connections instead, each sending its requests one after the other on the
+same connection (reconnecting only after an error), as browsers and
+HTTP client libraries do."""
 import argparse
+import http.client
 import socket
 import sys
 import threading
@@ -46,6 +50,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--served-by", action="store_true",
                     help="print the X-Served-By header instead of the body")
+    ap.add_argument("--keep-alive", type=int, default=0, metavar="N")
     args = ap.parse_args()
     u = urllib.parse.urlparse(args.url)
     lock = threading.Lock()
@@ -53,6 +58,50 @@ def main():
     print("# t0_epoch %.6f" % (time.time() - (time.monotonic() - t0)))
     sys.stdout.flush()
     threads = []
+
+    def out(start, ans):
+        lat = (time.monotonic() - t0 - start) * 1000
+        with lock:
+            print("%.1f %.1f %s" % (start * 1000, lat, ans))
+            sys.stdout.flush()
+
+    def keeper(k):
+        conn = None
+        n = 0
+        while True:
+            start = (n * args.keep_alive + k) * args.interval_ms / 1000.0
+            if start >= args.seconds:
+                break
+            n += 1
+            delay = t0 + start - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            start = time.monotonic() - t0
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=args.timeout)
+                conn.request("GET", u.path or "/")
+                r = conn.getresponse()
+                body = r.read().decode().strip()
+                ans = body if r.status == 200 else "HTTP%d" % r.status
+                if r.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except Exception as e:  # a failed request is data here
+                ans = "ERROR:" + type(e).__name__
+                if conn is not None:
+                    conn.close()
+                conn = None
+            out(start, ans)
+
+    if args.keep_alive:
+        threads = [threading.Thread(target=keeper, args=(k,), daemon=True)
+                   for k in range(args.keep_alive)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return
 
     def worker(start):
         try:

@@ -85,10 +85,13 @@ setup_net() {
 	ip netns exec $NS_V sysctl -qw net.ipv4.ip_forward=1
 }
 
-# start_backend NS NAME ADDR [PORT]: a python HTTP server; /healthz fails while $WORK/NAME.fail exists
+# start_backend NS NAME ADDR [PORT]: a python HTTP server; /healthz fails while
+# $WORK/NAME.fail exists, traffic alone while $WORK/NAME.fail-traffic does;
+# requests logged in $WORK/NAME.requests
 start_backend() {
 	ip netns exec "$1" "$PY" "$top_srcdir/tests/backend.py" --name "$2" --addr "$3" \
-	    --port "${4:-80}" --fail-file "$WORK/$2.fail" &
+	    --port "${4:-80}" --fail-file "$WORK/$2.fail" \
+	    --fail-traffic-file "$WORK/$2.fail-traffic" --log "$WORK/$2.requests" &
 	PIDS+=($!)
 	eval "PID_$2=$!"
 	wait_for 5 "backend $2" ip netns exec "$1" curl -sf -o /dev/null "http://$3:${4:-80}/healthz"
@@ -100,7 +103,7 @@ write_conf() {
 control-socket $SOCK
 state-dir $WORK/state
 metrics-listen 127.0.0.1:9107
-log-level info
+log-level ${LOG_LEVEL:-info}
 
 service web {
 	frontend $FRONTEND:80
