@@ -209,15 +209,21 @@ hc_reply(struct hconn *hc, int status, const char *why)
 	closing(hc);
 }
 
-/* Called as the upstream's answer; the reason goes to the health view. */
-static void
+/*
+ * An upstream failure, for the health view. The report can move the
+ * service at once, and http_retry then sends this very request to the
+ * new side: 1 says so, and the caller leaves hc alone.
+ */
+static int
 upstream_error(struct hconn *hc, const char *reason)
 {
 	struct relay *r = hc->r;
+	unsigned gen = r->gen, srv_gen = hc->srv_gen;
 
 	r->stats.upstream_errors++;
 	if (r->cbs.err)
 		r->cbs.err(r->cbs.arg, hc->srv_gen, reason);
+	return r->gen != gen && hc->srv_gen != srv_gen;
 }
 
 static void
@@ -517,7 +523,8 @@ bad_response(struct hconn *hc, const char *why)
 	char reason[128];
 
 	snprintf(reason, sizeof(reason), "bad response: %s", why);
-	upstream_error(hc, reason);
+	if (upstream_error(hc, reason))
+		return;
 	hc_reply(hc, 502, reason);
 }
 
@@ -556,8 +563,6 @@ read_response_head(struct hconn *hc)
 			evbuffer_remove_buffer(in, bufferevent_get_output(hc->cli), (size_t)hl);
 			continue;
 		}
-		if (r->cbs.status)
-			r->cbs.status(r->cbs.arg, hc->srv_gen, h.status);
 		if (h.status >= 500)
 			r->stats.responses_5xx++;
 		hc->resp_started = 1;
@@ -572,6 +577,9 @@ read_response_head(struct hconn *hc)
 		bufferevent_disable(hc->cli, EV_READ);
 		hc->state = HS_RESP;
 		set_timer(hc, r->conf.idle_timeout_ms);
+		/* Reported once HS_RESP: a cut-over it causes leaves this response be. */
+		if (r->cbs.status)
+			r->cbs.status(r->cbs.arg, hc->srv_gen, h.status);
 		(void)pump_resp_body(hc);
 		return;
 	}
@@ -732,8 +740,8 @@ srv_event_cb(struct bufferevent *bev, short what, void *arg)
 	case HS_BODY:
 	case HS_WAIT:
 		/* A kept-alive connection the server had just closed is not its failure. */
-		if (!hc->srv_reused)
-			upstream_error(hc, reason);
+		if (!hc->srv_reused && upstream_error(hc, reason))
+			return;
 		no_response(hc, reason);
 		return;
 	default:
@@ -762,7 +770,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case HS_WAIT:
 		snprintf(reason, sizeof(reason), "no response within %u ms",
 		    hc->r->conf.response_timeout_ms);
-		upstream_error(hc, reason);
+		if (upstream_error(hc, reason))
+			return;
 		hc_reply(hc, 504, reason);
 		return;
 	default:
@@ -802,8 +811,8 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 	char reason[96];
 
 	if (sock_connected(fd, what, r->conf.connect_timeout_ms, reason, sizeof(reason)) == -1) {
-		upstream_error(hc, reason);
-		hold(hc, reason);
+		if (!upstream_error(hc, reason))
+			hold(hc, reason);
 		return;
 	}
 	event_free(hc->connect_ev);
@@ -840,9 +849,9 @@ hc_connect(struct hconn *hc)
 		r->stats.retried++;
 	/* To our own frontend, marked: the DNAT map sends it where the service points. */
 	if ((fd = sock_connect(&r->frontend, NF_RELAY_MARK, reason, sizeof(reason))) < 0) {
-		if (fd == -1)
-			upstream_error(hc, reason);
-		else
+		if (fd == -1 && upstream_error(hc, reason))
+			return;
+		if (fd == -2)
 			log_warnx("event=relay service=%s upstream: %s", r->name, reason);
 		hold(hc, reason);
 		return;

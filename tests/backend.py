@@ -41,6 +41,11 @@ def main():
         # body waits for the ACK of the head: Nagle and delayed ACKs).
         wbufsize = 65536
 
+        def handle_expect_100(self):
+            ok = super().handle_expect_100()
+            self.wfile.flush()
+            return ok
+
         def reply(self, code, body):
             self.send_response(code)
             self.send_header("Content-Type", "text/plain")

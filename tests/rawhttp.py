@@ -7,6 +7,7 @@ the status code of each response found in what came back, in order
 the SHA-256 of the last response's body (chunked framing removed)."""
 import argparse
 import hashlib
+import re
 import socket
 
 
@@ -21,14 +22,17 @@ def dechunk(b):
         b = b[size + 2:]
 
 
-def parse(data):
+def parse(data, methods):
     codes, body = [], b""
     while data.startswith(b"HTTP/1."):
         head, _, rest = data.partition(b"\r\n\r\n")
         lines = head.split(b"\r\n")
         codes.append(lines[0].split(b" ")[1].decode())
         hdrs = {k.strip().lower(): v.strip() for k, _, v in (l.partition(b":") for l in lines[1:])}
-        if b"content-length" in hdrs:
+        head_req = not codes[-1].startswith("1") and methods and methods.pop(0) == b"HEAD"
+        if head_req:
+            body, data = b"", rest
+        elif b"content-length" in hdrs:
             n = int(hdrs[b"content-length"])
             body, data = rest[:n], rest[n:]
         elif hdrs.get(b"transfer-encoding", b"").lower() == b"chunked":
@@ -64,7 +68,7 @@ def main():
             data += chunk
     except (socket.timeout, ConnectionResetError):
         pass
-    codes, body = parse(data)
+    codes, body = parse(data, re.findall(rb"(?:^|\r\n\r\n)([A-Z]+) ", req))
     out = " ".join(codes) if codes else "none"
     if a.body_sha:
         out += " " + hashlib.sha256(body).hexdigest()

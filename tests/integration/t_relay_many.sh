@@ -1,12 +1,13 @@
 #!/bin/bash
-# mode tcp: 5,000 client connections open at once through the relay, each
-# answered; vcrd's status counts them while they are open.
+# mode tcp (or MODE=http): 5,000 client connections open at once through
+# the relay, each answered; vcrd's status counts them while they are open.
 . "$(dirname "$0")/../lib.sh"
 need_root
 command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
 setup_net
 nginx_backends
-write_conf "mode tcp"
+MODE=${MODE:-tcp}
+write_conf "mode $MODE"
 start_vcrd
 ulimit -n "$(ulimit -Hn)"
 ip netns exec $NS_C "$PY" "$top_srcdir/tests/many.py" --addr $FRONTEND -n 5000 --hold 2 \
@@ -18,4 +19,4 @@ conns=$(vcrctl_json status | "$PY" -c 'import json,sys; print(json.load(sys.stdi
 expect_eq "$conns" 5000 "connections vcrd relays"
 wait $mpid
 expect_eq "$(cat "$WORK/many.out" | tr -d ' ')" "ok=5000failed=0" "answers"
-echo "PASS: 5000 concurrent connections through the relay, all answered"
+echo "PASS: 5000 concurrent connections through the mode $MODE relay, all answered"

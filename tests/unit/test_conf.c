@@ -53,6 +53,20 @@ static const char good[] =
     "\thold-timeout 5s\n"
     "\tmax-connections 5000\n"
     "\tobserve-errors 2\n"
+    "}\n"
+    "service api {\n"
+    "\tfrontend 198.18.0.1:8081\n"
+    "\tprimary 198.18.1.5:80\n"
+    "\tstandby 198.18.2.5:80\n"
+    "\tmode http\n"
+    "\trequest-timeout 5s\n"
+    "\tresponse-timeout 1m\n"
+    "\tkeepalive-timeout 30s\n"
+    "\tmax-header-size 32k\n"
+    "\tmax-body-size 10m\n"
+    "\treplay-post on\n"
+    "\tforwarded-headers off\n"
+    "\tobserve-5xx 10/20\n"
     "}\n";
 
 static struct vcr_conf *
@@ -73,7 +87,7 @@ test_good(void **state)
 		print_error("%s\n", err);
 	assert_non_null(c);
 	assert_string_equal(err, "");
-	assert_int_equal(c->nservices, 3);
+	assert_int_equal(c->nservices, 4);
 	assert_string_equal(c->control_socket, "/run/test.sock");
 	assert_string_equal(c->state_dir, "/var/lib/test");
 	assert_string_equal(c->metrics_listen, "127.0.0.1:9107");
@@ -121,6 +135,20 @@ test_good(void **state)
 	assert_int_equal(s->relay.hold_ms, 5000);
 	assert_int_equal(s->relay.max_conns, 5000);
 	assert_int_equal(s->relay.observe_errors, 2);
+	assert_int_equal(s->relay.max_header, 16384);		/* http defaults, unused in tcp */
+	assert_int_equal(s->relay.forwarded, 1);
+	s = conf_find(c, "api");
+	assert_non_null(s);
+	assert_int_equal(s->mode, FWD_HTTP);
+	assert_int_equal(s->relay.request_timeout_ms, 5000);
+	assert_int_equal(s->relay.response_timeout_ms, 60000);
+	assert_int_equal(s->relay.keepalive_timeout_ms, 30000);
+	assert_int_equal(s->relay.max_header, 32768);
+	assert_int_equal(s->relay.max_body, 10 << 20);
+	assert_int_equal(s->relay.replay_post, 1);
+	assert_int_equal(s->relay.forwarded, 0);
+	assert_int_equal(s->relay.observe_5xx, 10);
+	assert_int_equal(s->relay.observe_5xx_of, 20);
 	conf_free(c);
 }
 
@@ -237,9 +265,22 @@ static const struct {
 	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n}\n"
 	  "service web {\n}\n",
 	  "test.conf:6: service 'web' is already defined at line 1" },
-	{ "service web {\n frontend 198.18.0.1:80\n mode http\n}\n",
-	  "test.conf:3: service 'web': field 'mode': bad value 'http': expected dnat or tcp (the "
-	  "http relay mode is not in this version)" },
+	{ "service web {\n frontend 198.18.0.1:80\n mode https\n}\n",
+	  "test.conf:3: service 'web': field 'mode': bad value 'https': expected dnat, tcp or http" },
+	{ "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n"
+	  " mode tcp\n response-timeout 5s\n}\n",
+	  "test.conf:6: service 'web': this field is for mode http, and the service is mode tcp" },
+	{ "service web {\n mode http\n observe-5xx 11/10\n}\n",
+	  "test.conf:3: service 'web': field 'observe-5xx': bad value '11/10': expected N/M (N 5xx "
+	  "among the last M responses, M at most 64) such as 10/20, or off" },
+	{ "service web {\n mode http\n max-header-size 100\n}\n",
+	  "test.conf:3: service 'web': field 'max-header-size': bad value '100': expected a size "
+	  "from 1k to 1m, such as 16k" },
+	{ "service web {\n mode http\n max-body-size 10q\n}\n",
+	  "test.conf:3: service 'web': field 'max-body-size': bad value '10q': expected a size such "
+	  "as 10m, or off" },
+	{ "service web {\n mode http\n replay-post yes\n}\n",
+	  "test.conf:3: service 'web': field 'replay-post': bad value 'yes': expected on or off" },
 	{ "service web {\n hold-timeout 0s\n}\n",
 	  "test.conf:2: service 'web': field 'hold-timeout': bad value '0s': expected a duration "
 	  "such as 500ms or 5m" },
