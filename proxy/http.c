@@ -666,8 +666,21 @@ cli_write_cb(struct bufferevent *bev, void *arg)
 static void
 cli_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	/* EOF or error from the client: nothing more can reach it. */
-	hc_free(arg);
+	struct hconn *hc = arg;
+	size_t out = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if ((what & BEV_EVENT_ERROR) || hc->state == HS_BODY ||
+	    (hc->state == HS_HEAD && evbuffer_get_length(bufferevent_get_input(bev)) > 0) ||
+	    (out == 0 && (hc->state == HS_HEAD || hc->state == HS_CLOSING))) {
+		hc_free(hc);	/* gone, or gone with a request cut short */
+		return;
+	}
+	/* Half-closed after a whole request: answer it, then close. */
+	bufferevent_disable(bev, EV_READ);
+	hc->client_ka = 0;
+	hc->close_after = 1;
+	if (hc->state == HS_HEAD)
+		closing(hc);
 }
 
 static void

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sends raw bytes to addr:port (Python escapes such as \\r\\n are
 interpreted; --pad N appends N bytes of header filler), keeps the
-connection open, reads until the server closes it or --timeout, and prints
+connection open (or half-closes it: --half-close), reads until the server closes it or --timeout, and prints
 the status code of each response found in what came back, in order
 ("400", "200 200"), or "none". With --body-sha it prints, after the codes,
 the SHA-256 of the last response's body (chunked framing removed)."""
@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=5)
     ap.add_argument("--pad", type=int, default=0)
     ap.add_argument("--body-sha", action="store_true")
+    ap.add_argument("--half-close", action="store_true", help="shutdown(SHUT_WR) after sending")
     ap.add_argument("request")
     a = ap.parse_args()
     req = a.request.encode().decode("unicode_escape").encode("latin-1")
@@ -59,6 +60,8 @@ def main():
         req = head + b"\r\nX-Pad: " + b"a" * a.pad + sep + rest
     s = socket.create_connection((a.addr, a.port), timeout=a.timeout)
     s.sendall(req)
+    if a.half_close:
+        s.shutdown(socket.SHUT_WR)
     data = b""
     try:
         while True:

@@ -2,9 +2,11 @@
 # Cut-over gap: a client opens a new connection every 5 ms (connect
 # timeout 3 s); the primary's link goes down. Per run: the time from the
 # fault to the first answer from the standby, the failed requests, and the
-# longest latency of a request that succeeded. vcrd in mode dnat, vcrd in
-# mode tcp and HAProxy (primary + backup server, same check timing)
-# alternate in one run on the same network and backends.
+# longest latency of a request that succeeded. vcrd in mode dnat, tcp and
+# http, and HAProxy in mode http (primary + backup server, same check
+# timing) alternate in one run on the same network and backends.
+# KEEPALIVE=N: N kept-alive connections instead, each sending a request
+# every N x 5 ms (what browsers and HTTP client libraries do).
 #
 #   sudo tests/bench/cutover.sh [RUNS]     (default 10 each)
 #   WHO="vcrd-dnat" sudo tests/bench/cutover.sh 20    (only some of them)
@@ -22,6 +24,8 @@ cp "$CONF" "$WORK/dnat.conf"
 # traffic finds a black-holed primary before the probes do.
 INTERVAL=100ms TIMEOUT=80ms FALL=3 RISE=2 write_conf "mode tcp" "connect-timeout 100ms"
 cp "$CONF" "$WORK/tcp.conf"
+INTERVAL=100ms TIMEOUT=80ms FALL=3 RISE=2 write_conf "mode http" "connect-timeout 100ms"
+cp "$CONF" "$WORK/http.conf"
 
 cat > "$WORK/haproxy.cfg" <<EOC
 global
@@ -52,11 +56,11 @@ restore_primary() {
 	wait_for 10 "primary reachable" ip netns exec $NS_V curl -sf -o /dev/null "http://$PRIMARY/healthz"
 }
 
-one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
+one_run() {	# one_run vcrd-dnat|vcrd-tcp|vcrd-http|haproxy -> "gap failed total at max"
 	local who=$1 pid out=$WORK/client.$1.out
 	rm -rf "$WORK/state"
 	if [ "$who" != haproxy ]; then
-		if [ "$who" = vcrd-tcp ]; then cp "$WORK/tcp.conf" "$CONF"; else cp "$WORK/dnat.conf" "$CONF"; fi
+		cp "$WORK/${who#vcrd-}.conf" "$CONF"
 		start_vcrd -x
 	else
 		ip netns exec $NS_V haproxy -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
@@ -65,7 +69,7 @@ one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
 		sleep 0.5
 	fi
 	ip netns exec $NS_C "$PY" "$top_srcdir/tests/client.py" --url "http://$FRONTEND/" \
-	    --seconds 3 --interval-ms 5 --timeout 3 > "$out" &
+	    --seconds 3 --interval-ms 5 --timeout 3 ${KEEPALIVE:+--keep-alive $KEEPALIVE} > "$out" &
 	local cpid=$!
 	sleep 1
 	local fault=$(date +%s.%N)
@@ -84,19 +88,21 @@ one_run() {	# one_run vcrd-dnat|vcrd-tcp|haproxy -> "gap failed total at max"
 : > "$WORK/totals"
 printf '%-4s %-9s %10s %8s %8s %10s  %s\n' run who gap_ms failed requests max_ok_ms "failed requests started at (ms from the fault)"
 for i in $(seq "$RUNS"); do
-	for who in ${WHO:-vcrd-dnat vcrd-tcp haproxy}; do
+	for who in ${WHO:-vcrd-dnat vcrd-tcp vcrd-http haproxy}; do
 		read -r gap failed total at maxok < <(one_run $who)
 		printf '%-4s %-9s %10s %8s %8s %10s  %s\n' "$i" "$who" "$gap" "$failed" "$total" "$maxok" "$at"
 		echo "$who $gap $failed $total $maxok" >> "$WORK/totals"
 	done
 done
 echo
-echo "cut-over, fault -> first answer from the standby (check interval 100 ms, timeout 80 ms, fall 3; $RUNS runs each)"
+echo "cut-over, fault -> first answer from the standby (check interval 100 ms, timeout 80 ms, fall 3; $RUNS runs each${KEEPALIVE:+; $KEEPALIVE kept-alive connections})"
 "$PY" - "$WORK/totals" <<'EOPY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-for who in ("vcrd-dnat", "vcrd-tcp", "haproxy"):
+for who in ("vcrd-dnat", "vcrd-tcp", "vcrd-http", "haproxy"):
     r = [x for x in rows if x[0] == who]
+    if not r:
+        continue
     gaps = [float(x[1]) for x in r]
     print("  %-9s gap median %7.1f ms  max %7.1f ms | failed %d of %d requests | slowest answered request %.0f ms"
           % (who, statistics.median(gaps), max(gaps), sum(int(x[2]) for x in r),

@@ -1,11 +1,12 @@
 #!/bin/bash
-# mode tcp against HAProxy 2.6 in mode tcp, alternated on the same
-# frontend, network and nginx backend: wrk throughput and p99 latency with
-# 1 KiB and 100 KiB responses (keep-alive), and memory per idle connection.
-# HAProxy runs with its defaults (one thread per CPU); HAPROXY_NBTHREAD=1
-# compares it single-threaded, like vcrd.
+# mode tcp (or MODE=http) against HAProxy 2.6 in the same mode, alternated
+# on the same frontend, network and nginx backend: wrk throughput and p99
+# latency with 1 KiB and 100 KiB responses (keep-alive), and memory per
+# idle connection. HAProxy runs with its defaults (one thread per CPU);
+# HAPROXY_NBTHREAD=1 compares it single-threaded, like vcrd. In mode http
+# both add X-Forwarded-For (HAProxy: option forwardfor).
 #
-#   sudo tests/bench/relay.sh [ROUNDS] [SECONDS]     (default 5 rounds of 5 s)
+#   sudo [MODE=http] tests/bench/relay.sh [ROUNDS] [SECONDS]   (default 5 rounds of 5 s)
 . "$(dirname "$0")/../lib.sh"
 need_root
 for t in wrk nginx haproxy; do command -v $t >/dev/null || { echo "needs $t (apt-get install wrk nginx-light haproxy)"; exit 1; }; done
@@ -15,14 +16,16 @@ bench_build
 setup_net
 nginx_backends
 ip netns exec $NS_V curl -sf -o /dev/null "http://$PRIMARY/100k" || fail "nginx /100k"
-INTERVAL=1s TIMEOUT=500ms write_conf "mode tcp"
+MODE=${MODE:-tcp}
+INTERVAL=1s TIMEOUT=500ms write_conf "mode $MODE"
 sed -i 's/check http {/check tcp {/; /path \/healthz/d' "$CONF"
 cat > "$WORK/haproxy.cfg" <<EOC
 global
 	maxconn 8000
 	${HAPROXY_NBTHREAD:+nbthread $HAPROXY_NBTHREAD}
 defaults
-	mode tcp
+	mode $MODE
+	$([ "$MODE" = http ] && printf 'option forwardfor\n\ttimeout http-keep-alive 15s')
 	timeout connect 1s
 	timeout client 5m
 	timeout server 5m
@@ -67,14 +70,14 @@ for i in $(seq "$ROUNDS"); do
 		echo "$r1 $l1" >> "$WORK/$who.1k"; echo "$r2 $l2" >> "$WORK/$who.100k"
 	done
 done
-"$PY" - "$WORK" <<'EOPY'
+"$PY" - "$WORK" "$MODE" <<'EOPY'
 import statistics, sys
-w = sys.argv[1]
+w, mode = sys.argv[1], sys.argv[2]
 def load(name):
     rows = [tuple(map(float, l.split()[:2])) for l in open("%s/%s" % (w, name))]
     return statistics.median(r for r, _ in rows), statistics.median(l for _, l in rows)
 print()
-print("mode tcp vs HAProxy mode tcp, wrk -t2 -c64 keep-alive, medians")
+print("mode %s vs HAProxy mode %s, wrk -t2 -c64 keep-alive, medians" % (mode, mode))
 for size in ("1k", "100k"):
     vr, vl = load("vcrd." + size)
     hr, hl = load("haproxy." + size)

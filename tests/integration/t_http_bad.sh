@@ -55,6 +55,8 @@ out=$(ip netns exec $NS_C curl -s "http://$FRONTEND/" "http://$FRONTEND/echo" "h
 acc1=$(vcrctl_json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["relay"]["accepted"])')
 expect_eq "$((acc1 - acc0))" 1 "connections for three requests with keep-alive"
 expect_match "$out" 'X-Forwarded-For' "the second of three kept-alive answers"
+expect_eq "$(raw --half-close "GET / HTTP/1.1\r\n${H}\r\nGET /echo HTTP/1.1\r\n${H}\r\n")" "200 200" \
+    "two requests from a client that half-closed after sending them"
 # HTTP/1.0 with keep-alive
 expect_eq "$(raw 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.0\r\n\r\n')" "200 200" "HTTP/1.0 keep-alive"
 
