@@ -124,6 +124,7 @@ struct svc_conf {
 	struct endpoint	standby;
 	enum fwd_mode	mode;
 	int		http_line;	/* where a mode http field was set */
+	int		total_line;	/* where total-timeout was set (mode tcp only) */
 	int		snat;			/* masquerade DNATed traffic */
 	struct chk_conf	check;
 	struct relay_conf relay;

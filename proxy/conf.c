@@ -695,6 +695,7 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 				return -1;
 			}
 		} else if (strcmp(field, "total-timeout") == 0) {
+			sc->total_line = l;
 			if (strcmp(ps->tok, "off") == 0)
 				sc->relay.total_timeout_ms = 0;
 			else if (parse_duration_ms(ps->tok, &sc->relay.total_timeout_ms) == -1 ||
@@ -870,6 +871,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		perr(ps, sc->failback_line, "%sfield 'failback': automatic with a 'sync' block "
 		    "would leave what the standby wrote behind; use 'failback manual' and "
 		    "'vcrctl failback', which syncs it back first", ctx);
+		return -1;
+	}
+	if (sc->total_line && sc->mode == FWD_HTTP) {
+		perr(ps, sc->total_line, "%sfield 'total-timeout' is for mode tcp; mode http has "
+		    "request-timeout, response-timeout and keepalive-timeout", ctx);
 		return -1;
 	}
 	if (sc->http_line && sc->mode != FWD_HTTP) {

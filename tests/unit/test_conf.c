@@ -279,6 +279,9 @@ static const struct {
 	{ "service web {\n mode http\n max-body-size 10q\n}\n",
 	  "test.conf:3: service 'web': field 'max-body-size': bad value '10q': expected a size such "
 	  "as 10m, or off" },
+	{ "service web {\n mode http\n total-timeout 1h\n}\n",
+	  "test.conf:3: service 'web': field 'total-timeout' is for mode tcp; mode http has "
+	  "request-timeout, response-timeout and keepalive-timeout" },
 	{ "service web {\n mode http\n replay-post yes\n}\n",
 	  "test.conf:3: service 'web': field 'replay-post': bad value 'yes': expected on or off" },
 	{ "service web {\n hold-timeout 0s\n}\n",
