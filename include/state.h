@@ -14,6 +14,7 @@ struct saved_svc {
 	uint64_t	since_wall_ms;
 	unsigned	cutovers;
 	uint64_t	sync_ok_start_ms;	/* the last good sync into the standby began */
+	int		fb_frozen;	/* vcrd stopped while a failback had the container frozen */
 };
 
 struct saved_state {

@@ -52,6 +52,7 @@ struct rec_view {
 	int		 fb;		/* failback with sync: FB_* in svc_rec.c */
 	struct lxd_req	*fb_req;	/* its LXD request (freeze, stop, start) */
 	uint64_t	 fb_t0_us, fb_frozen_us;
+	int		 thaw_at_start;	/* the state file says a failback froze the container */
 };
 
 struct svc {
@@ -140,6 +141,8 @@ int	rec_sync_now(struct svc *s, char *err, size_t errlen);
 int	rec_final_sync(struct svc *s, char *err, size_t errlen);
 /* 1 while a failback holds the standby container frozen. */
 int	rec_standby_frozen(const struct svc *s);
+/* Has a failback of ours frozen the container (or is freezing or thawing it)? Saved. */
+int	rec_failback_frozen(const struct svc *s);
 /* The standby's changes synced back before a failback; 1: it follows them. */
 int	rec_failback(struct svc *s, char *err, size_t errlen);
 

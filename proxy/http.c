@@ -47,6 +47,7 @@
 #define RESP_HEAD_MAX	(64 * 1024)
 #define LINGER_MS	1000		/* reading what a client still sends after our last reply */
 #define METHOD_MAX	24
+#define READ_CHUNK	(64 * 1024)	/* libevent 2.1 reads 4 KiB at a time: we read more */
 
 enum hstate {
 	HS_HEAD = 0,		/* reading a request head */
@@ -72,6 +73,7 @@ struct hconn {
 	unsigned	 nreq;
 	char		 client[INET_ADDRSTRLEN];
 	int		 head_timer;		/* HS_HEAD: request-timeout running (not keep-alive's) */
+	int		 cli_eof;		/* the client half-closed: answer what it sent, then close */
 
 	/* the request under way */
 	uint64_t	 req_start_ms;
@@ -96,11 +98,31 @@ struct hconn {
 	TAILQ_ENTRY(hconn) entry;
 };
 
+/*
+ * What goes out next to one peer. Written at once when that peer's output
+ * is empty (the usual case), so a request or a response costs no
+ * EV_WRITE add and delete (two epoll_ctl calls each); what the socket does
+ * not take waits in the bufferevent's output. Filled and sent within one
+ * function, before any callback that could reach another connection.
+ */
+static struct evbuffer *tx;
+
 static void hc_connect(struct hconn *hc);
 static void try_head(struct hconn *hc);
 static void pump_req_body(struct hconn *hc);
 static int pump_resp_body(struct hconn *hc);
 static void send_request(struct hconn *hc);
+
+static void
+send_now(struct bufferevent *bev)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+
+	if (evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(tx, bufferevent_getfd(bev));	/* errors: found by the bufferevent */
+	if (evbuffer_get_length(tx) > 0)
+		evbuffer_add_buffer(out, tx);
+}
 
 static void
 set_timer(struct hconn *hc, unsigned ms)
@@ -169,7 +191,7 @@ static void
 closing(struct hconn *hc)
 {
 	hc->state = HS_CLOSING;
-	bufferevent_enable(hc->cli, EV_READ | EV_WRITE);
+	bufferevent_enable(hc->cli, hc->cli_eof ? EV_WRITE : EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_output(hc->cli)) == 0) {
 		shutdown(hc->cfd, SHUT_WR);
 		set_timer(hc, LINGER_MS);
@@ -199,9 +221,11 @@ hc_reply(struct hconn *hc, int status, const char *why)
 		r->stats.rejected++;
 	log_debug("event=http service=%s client=%s answered %d: %s", r->name, hc->client,
 	    status, why);
-	evbuffer_add_printf(bufferevent_get_output(hc->cli), "HTTP/1.1 %d %s\r\n"
+	evbuffer_drain(tx, evbuffer_get_length(tx));	/* what was under way is dropped */
+	evbuffer_add_printf(tx, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 	    "%d %s\n", status, text, strlen(text) + 5, status, text);
+	send_now(hc->cli);
 	hc->resp_started = 1;
 	/* Read (and drop) what the client still sends, so closing does not reset the reply. */
 	evbuffer_drain(bufferevent_get_input(hc->cli),
@@ -248,7 +272,8 @@ head_state(struct hconn *hc)
 {
 	hc->state = HS_HEAD;
 	hc->head_timer = 0;
-	bufferevent_enable(hc->cli, EV_READ);
+	if (!hc->cli_eof)
+		bufferevent_enable(hc->cli, EV_READ);
 	set_timer(hc, hc->nreq ? hc->r->conf.keepalive_timeout_ms : hc->r->conf.request_timeout_ms);
 	hc->head_timer = hc->nreq == 0;
 	try_head(hc);
@@ -259,7 +284,8 @@ response_done(struct hconn *hc)
 {
 	if (!hc->srv_ka)
 		srv_close(hc);
-	if (hc->close_after) {
+	if (hc->close_after || (hc->cli_eof &&
+	    evbuffer_get_length(bufferevent_get_input(hc->cli)) == 0)) {
 		closing(hc);
 		return;
 	}
@@ -268,6 +294,37 @@ response_done(struct hconn *hc)
 	if (hc->srv)
 		hc->srv_reused = 1;
 	head_state(hc);
+}
+
+/*
+ * Reads what the socket has, up to READ_CHUNK at a time, into bev's input
+ * while there is room: libevent 2.1's bufferevents read 4 KiB per event,
+ * which costs a loop turn for every 4 KiB of a body. EOF and errors are
+ * left for the bufferevent to find on its next read.
+ */
+static void
+slurp(struct bufferevent *bev, struct evbuffer *peer_out)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	while (evbuffer_get_length(in) + evbuffer_get_length(peer_out) < HIGH_WM) {
+		struct evbuffer_iovec v;
+		ssize_t n;
+
+		if (evbuffer_reserve_space(in, READ_CHUNK, &v, 1) < 1)
+			return;
+		n = recv(fd, v.iov_base, v.iov_len, MSG_DONTWAIT);
+		if (n <= 0) {
+			v.iov_len = 0;
+			evbuffer_commit_space(in, &v, 1);
+			return;
+		}
+		v.iov_len = (size_t)n;
+		evbuffer_commit_space(in, &v, 1);
+		if ((size_t)n < READ_CHUNK)
+			return;		/* the socket is empty */
+	}
 }
 
 /* Chunked framing at the start of buf: how many bytes belong to the body; -1 if malformed. */
@@ -321,6 +378,16 @@ named(const struct http_hdr *hd, const char *name)
 	return hd->nlen == strlen(name) && strncasecmp(hd->name, name, hd->nlen) == 0;
 }
 
+/* A header line as it came ("Name: value"), in one piece. */
+static void
+add_header(struct evbuffer *out, const struct http_hdr *hd)
+{
+	const char *end = hd->vlen ? hd->val + hd->vlen : hd->name + hd->nlen + 1;
+
+	evbuffer_add(out, hd->name, (size_t)(end - hd->name));
+	evbuffer_add(out, "\r\n", 2);
+}
+
 /* The request as it goes upstream. */
 static void
 write_request_head(struct hconn *hc, const struct http_head *h, struct evbuffer *out)
@@ -343,8 +410,7 @@ write_request_head(struct hconn *hc, const struct http_head *h, struct evbuffer 
 			fwd = hd;
 			continue;
 		}
-		evbuffer_add_printf(out, "%.*s: %.*s\r\n", (int)hd->nlen, hd->name,
-		    (int)hd->vlen, hd->val);
+		add_header(out, hd);
 	}
 	if (rc->forwarded) {
 		if (xff)
@@ -387,6 +453,8 @@ try_head(struct hconn *hc)
 	if (hl == 0) {
 		if (n >= r->conf.max_header)
 			hc_reply(hc, 431, "request head over max-header-size");
+		else if (hc->cli_eof)
+			hc_free(hc);	/* half a request, and the client has closed */
 		return;
 	}
 	if (hl < 0) {
@@ -411,7 +479,6 @@ try_head(struct hconn *hc)
 	write_request_head(hc, &h, hc->req);
 	evbuffer_drain(in, (size_t)hl);
 	evtimer_del(hc->timer);
-	bufferevent_disable(hc->cli, EV_READ);
 	if (hc->srv && hc->srv_gen != r->gen)
 		srv_close(hc);		/* kept alive to the side the service left */
 	if (hc->srv) {
@@ -426,13 +493,12 @@ static void
 send_request(struct hconn *hc)
 {
 	struct relay *r = hc->r;
-	struct evbuffer *out = bufferevent_get_output(hc->srv);
 
 	if (!hc->sent)
 		r->stats.requests++;
 	else
 		r->stats.replayed++;
-	evbuffer_add(out, evbuffer_pullup(hc->req, -1), evbuffer_get_length(hc->req));
+	evbuffer_add(tx, evbuffer_pullup(hc->req, -1), evbuffer_get_length(hc->req));
 	hc->sent = 1;
 	if (!hc->replayable)
 		evbuffer_drain(hc->req, evbuffer_get_length(hc->req));
@@ -478,10 +544,11 @@ pump_req_body(struct hconn *hc)
 		}
 		if (hc->replayable)
 			evbuffer_add(hc->req, evbuffer_pullup(in, (ssize_t)take), take);
-		evbuffer_remove_buffer(in, out, take);
+		evbuffer_remove_buffer(in, tx, take);
 	}
+	send_now(hc->srv);
 	if (hc->req_done) {
-		bufferevent_disable(hc->cli, EV_READ);
+		/* Reading goes on: pipelined requests wait in the input (read high watermark). */
 		if (hc->state == HS_BODY) {
 			hc->state = HS_WAIT;
 			set_timer(hc, r->conf.response_timeout_ms);
@@ -497,7 +564,7 @@ pump_req_body(struct hconn *hc)
 static void
 write_response_head(struct hconn *hc, const char *p, const struct http_head *h)
 {
-	struct evbuffer *out = bufferevent_get_output(hc->cli);
+	struct evbuffer *out = tx;
 	const char *eol = memchr(p, '\r', h->len);
 
 	evbuffer_add(out, p, (size_t)(eol - p));
@@ -507,8 +574,7 @@ write_response_head(struct hconn *hc, const char *p, const struct http_head *h)
 
 		if (hop_by_hop(h, hd))
 			continue;
-		evbuffer_add_printf(out, "%.*s: %.*s\r\n", (int)hd->nlen, hd->name,
-		    (int)hd->vlen, hd->val);
+		add_header(out, hd);
 	}
 	if (hc->close_after)
 		evbuffer_add_printf(out, "Connection: close\r\n");
@@ -533,6 +599,7 @@ read_response_head(struct hconn *hc)
 {
 	struct relay *r = hc->r;
 	struct evbuffer *in = bufferevent_get_input(hc->srv);
+	unsigned gen;
 
 	for (;;) {
 		size_t len = evbuffer_get_length(in), n = len < RESP_HEAD_MAX ? len : RESP_HEAD_MAX;
@@ -560,7 +627,8 @@ read_response_head(struct hconn *hc)
 		}
 		if (h.status < 200) {
 			/* 100 Continue and friends: passed on, the final response follows. */
-			evbuffer_remove_buffer(in, bufferevent_get_output(hc->cli), (size_t)hl);
+			evbuffer_remove_buffer(in, tx, (size_t)hl);
+			send_now(hc->cli);
 			continue;
 		}
 		if (h.status >= 500)
@@ -573,14 +641,15 @@ read_response_head(struct hconn *hc)
 		http_chunked_init(&hc->resp_ch);
 		write_response_head(hc, p, &h);
 		evbuffer_drain(in, (size_t)hl);
-		/* An early response (the body not all sent): the rest of the body is not read. */
-		bufferevent_disable(hc->cli, EV_READ);
+		/* An early response (the body not all read): the rest is not read either. */
 		hc->state = HS_RESP;
 		set_timer(hc, r->conf.idle_timeout_ms);
-		/* Reported once HS_RESP: a cut-over it causes leaves this response be. */
+		gen = hc->srv_gen;
+		status = h.status;
+		(void)pump_resp_body(hc);	/* sends the head with what came of the body */
+		/* Last, hc untouched: a cut-over it causes can reach every connection. */
 		if (r->cbs.status)
-			r->cbs.status(r->cbs.arg, hc->srv_gen, h.status);
-		(void)pump_resp_body(hc);
+			r->cbs.status(r->cbs.arg, gen, status);
 		return;
 	}
 }
@@ -606,6 +675,7 @@ pump_resp_body(struct hconn *hc)
 			long k = chunked_scan(in, &hc->resp_ch, RESP_HEAD_MAX);
 
 			if (k == -1) {
+				evbuffer_drain(tx, evbuffer_get_length(tx));
 				upstream_error(hc, "bad response: bad chunked framing");
 				hc_free(hc);
 				return -1;
@@ -615,8 +685,9 @@ pump_resp_body(struct hconn *hc)
 			if (take == 0)
 				break;
 		}
-		evbuffer_remove_buffer(in, out, take);
+		evbuffer_remove_buffer(in, tx, take);
 	}
+	send_now(hc->cli);
 	if (done) {
 		if (evbuffer_get_length(in) > 0)
 			hc->srv_ka = 0;	/* bytes after the response: not a connection to reuse */
@@ -639,6 +710,8 @@ cli_read_cb(struct bufferevent *bev, void *arg)
 		try_head(hc);
 		break;
 	case HS_BODY:
+		if (hc->srv)
+			slurp(bev, bufferevent_get_output(hc->srv));
 		pump_req_body(hc);
 		break;
 	case HS_CLOSING:
@@ -675,10 +748,9 @@ cli_event_cb(struct bufferevent *bev, short what, void *arg)
 		hc_free(hc);	/* gone, or gone with a request cut short */
 		return;
 	}
-	/* Half-closed after a whole request: answer it, then close. */
+	/* Half-closed after whole requests: answer them, then close. */
 	bufferevent_disable(bev, EV_READ);
-	hc->client_ka = 0;
-	hc->close_after = 1;
+	hc->cli_eof = 1;
 	if (hc->state == HS_HEAD)
 		closing(hc);
 }
@@ -691,9 +763,11 @@ srv_read_cb(struct bufferevent *bev, void *arg)
 	switch (hc->state) {
 	case HS_BODY:
 	case HS_WAIT:
+		slurp(bev, bufferevent_get_output(hc->cli));
 		read_response_head(hc);
 		break;
 	case HS_RESP:
+		slurp(bev, bufferevent_get_output(hc->cli));
 		(void)pump_resp_body(hc);
 		break;
 	default:
@@ -837,6 +911,7 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	hc->srv_reused = 0;
+	bufferevent_set_max_single_write(hc->srv, HIGH_WM);
 	bufferevent_setcb(hc->srv, srv_read_cb, srv_write_cb, srv_event_cb, hc);
 	bufferevent_enable(hc->srv, EV_READ | EV_WRITE);
 	if (r->cbs.ok)
@@ -881,6 +956,8 @@ http_accept(struct relay *r, int fd, const struct sockaddr *sa)
 	struct hconn *hc;
 	int one = 1;
 
+	if (tx == NULL && (tx = evbuffer_new()) == NULL)
+		goto fail;
 	if ((hc = calloc(1, sizeof(*hc))) == NULL)
 		goto fail;
 	hc->r = r;
@@ -900,6 +977,9 @@ http_accept(struct relay *r, int fd, const struct sockaddr *sa)
 		goto fail;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bufferevent_set_max_single_write(hc->cli, HIGH_WM);
+	/* Pipelined requests wait in the input up to this; then libevent stops reading. */
+	bufferevent_setwatermark(hc->cli, EV_READ, 0, r->conf.max_header + HIGH_WM);
 	bufferevent_setcb(hc->cli, cli_read_cb, cli_write_cb, cli_event_cb, hc);
 	TAILQ_INSERT_TAIL(&r->hconns, hc, entry);
 	head_state(hc);

@@ -65,6 +65,8 @@ state_load(const char *dir, struct saved_state *st, char *err, size_t errlen)
 				s->cutovers = (unsigned)json_object_get_int(v);
 			if (json_object_object_get_ex(o, "sync_ok_start_ms", &v))
 				s->sync_ok_start_ms = (uint64_t)json_object_get_int64(v);
+			s->fb_frozen = json_object_object_get_ex(o, "failback_frozen", &v) &&
+			    json_object_get_boolean(v);
 			st->n++;
 		}
 	}
@@ -127,6 +129,8 @@ vcrd_save_state(struct vcrd *d)
 		if (s->rec.sync_ok_start_ms)
 			json_object_object_add(o, "sync_ok_start_ms",
 			    json_object_new_int64((int64_t)s->rec.sync_ok_start_ms));
+		if (rec_failback_frozen(s))
+			json_object_object_add(o, "failback_frozen", json_object_new_boolean(1));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));

@@ -444,6 +444,7 @@ svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
 	s->since_wall_ms = ss && ss->since_wall_ms ? ss->since_wall_ms : wall_ms();
 	s->cutovers = ss ? ss->cutovers : 0;
 	s->rec.sync_ok_start_ms = ss ? ss->sync_ok_start_ms : 0;
+	s->rec.thaw_at_start = ss ? ss->fb_frozen : 0;
 	for (int i = 0; i < 2; i++)
 		snprintf(s->side[i].last_reason, sizeof(s->side[i].last_reason), "not checked yet");
 	return s;

@@ -223,6 +223,34 @@ rec_start_standby(struct svc *s)
 		chk_fast(tv->chk, FAST_CHECK_MS);
 }
 
+/* Failback steps (rec_failback below). */
+enum {
+	FB_NONE = 0,
+	FB_PASS1,		/* back sync, the container still serving */
+	FB_FREEZE,		/* freezing it: no more writes */
+	FB_PASS2,		/* the final pass, frozen */
+	FB_THAW,		/* something failed: unfreezing, still on the standby */
+	FB_STOP,		/* switched: the container stopped (in-flight requests end) */
+	FB_START,		/* ... and a warm one started again */
+};
+
+static void
+thaw_done(void *arg, const struct lxd_result *r)
+{
+	struct svc *s = arg;
+
+	s->rec.req = NULL;
+	if (r->ok) {
+		snprintf(s->rec.container, sizeof(s->rec.container), "Running");
+		events_add(s->conf->name, "recovery", "step=unfreeze container=%s/%s result=ok "
+		    "took_ms=%u", s->conf->rec.lxd, s->conf->rec.container, r->took_ms);
+		if (s->side[SIDE_STANDBY].chk)
+			chk_now(s->side[SIDE_STANDBY].chk);
+	} else
+		events_add(s->conf->name, "alert", "step=unfreeze container=%s/%s result=failed "
+		    "error=\"%s\"", s->conf->rec.lxd, s->conf->rec.container, r->error);
+}
+
 static void
 look_done(void *arg, const struct lxd_result *r)
 {
@@ -237,6 +265,19 @@ look_done(void *arg, const struct lxd_result *r)
 		if (was)
 			events_add(s->conf->name, "recovery", "standby container %s/%s usable "
 			    "again (%s)", s->conf->rec.lxd, s->conf->rec.container, r->status);
+		/*
+		 * Frozen, and no failback of ours under way: one was cut short
+		 * (vcrd killed or reloaded in its final pass). A frozen container
+		 * answers nothing, so thaw it; its writes are all still there.
+		 */
+		if (strcmp(r->status, "Frozen") == 0 && s->rec.fb == FB_NONE) {
+			events_add(s->conf->name, "alert", "standby container %s/%s is frozen "
+			    "and no failback is under way (one was interrupted?): unfreezing it",
+			    s->conf->rec.lxd, s->conf->rec.container);
+			s->rec.req = lxd_instance_action(s->rec.lxd, s->conf->rec.container,
+			    "unfreeze", 0, 30, thaw_done, s);
+			return;
+		}
 		/* A warm standby must run: vcrd starts it when it finds it stopped. */
 		if (!s->conf->rec.cold && strcmp(r->status, "Stopped") == 0 &&
 		    s->dec.active == SIDE_PRIMARY) {
@@ -476,15 +517,6 @@ rec_sync_now(struct svc *s, char *err, size_t errlen)
 
 /* ---- failback with the standby's changes synced back ---- */
 
-enum {
-	FB_NONE = 0,
-	FB_PASS1,		/* back sync, the container still serving */
-	FB_FREEZE,		/* freezing it: no more writes */
-	FB_PASS2,		/* the final pass, frozen */
-	FB_THAW,		/* something failed: unfreezing, still on the standby */
-	FB_STOP,		/* switched: the container stopped (in-flight requests end) */
-	FB_START,		/* ... and a warm one started again */
-};
 
 static void fb_lxd_done(void *arg, const struct lxd_result *r);
 
@@ -492,6 +524,8 @@ static void
 fb_lxd(struct svc *s, int step, const char *action, int force)
 {
 	s->rec.fb = step;
+	/* Frozen or not is saved: a vcrd killed now thaws the container at its next start. */
+	vcrd_save_state(s->d);
 	s->rec.fb_req = lxd_instance_action(s->rec.lxd, s->conf->rec.container, action, force,
 	    30, fb_lxd_done, s);
 	if (s->rec.fb_req == NULL) {
@@ -566,7 +600,11 @@ fb_lxd_done(void *arg, const struct lxd_result *r)
 		if (!r->ok)
 			events_add(s->conf->name, "alert", "failback: cannot unfreeze %s/%s: %s",
 			    s->conf->rec.lxd, s->conf->rec.container, r->error);
+		else
+			events_add(s->conf->name, "failback", "%s/%s unfrozen: the service goes on "
+			    "from its standby", s->conf->rec.lxd, s->conf->rec.container);
 		s->rec.fb = FB_NONE;
+		vcrd_save_state(s->d);
 		return;
 	case FB_STOP:
 		if (!r->ok)
@@ -624,6 +662,12 @@ back_done(void *arg, int ok, const struct sync_stats *st)
 		s->rec.sync_ok_start_ms = st->last_ok_start_wall_ms;
 		fb_switch(s);
 	}
+}
+
+int
+rec_failback_frozen(const struct svc *s)
+{
+	return s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW;
 }
 
 int
@@ -697,6 +741,14 @@ rec_attach(struct vcrd *d, struct svc *s)
 		s->rec.refresh = evtimer_new(d->base, refresh_cb, s);
 		refresh_cb(-1, 0, s);
 	}
+	if (s->rec.lxd && s->rec.thaw_at_start) {
+		/* Before any standby probe counts: a frozen container answers nothing. */
+		s->rec.thaw_at_start = 0;
+		events_add(s->conf->name, "alert", "vcrd stopped during a failback's frozen "
+		    "pass: unfreezing %s/%s; the service stays on its standby, run vcrctl "
+		    "failback again", rc->lxd, rc->container);
+		fb_lxd(s, FB_THAW, "unfreeze", 0);
+	}
 	sync_attach(d, s);
 }
 
@@ -728,7 +780,7 @@ rec_detach(struct svc *s)
 	if (s->rec.fb != FB_NONE)
 		events_add(s->conf->name, "alert", "failback abandoned: the recovery settings "
 		    "were reloaded during it%s", s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW ?
-		    "; the container may be frozen: lxc start/unfreeze it by hand" : "");
+		    "; a container left frozen is unfrozen when next looked at" : "");
 	if (s->rec.fb_req)
 		lxd_cancel(s->rec.fb_req);
 	s->rec.fb_req = NULL;

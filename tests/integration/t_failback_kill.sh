@@ -1,0 +1,71 @@
+#!/bin/bash
+# A failback cut short: vcrd is killed (SIGKILL) while the failback has the
+# container frozen for its final pass. Nothing is lost and the service
+# stays up on one side:
+#  - the map still points at the standby (the switch had not happened);
+#  - the restarted vcrd reads in its state file that the container was
+#    frozen by a failback, unfreezes it before trusting its probes (so it
+#    does not go back to the primary without the standby's writes), and
+#    says so; the container serves the write made during the failover;
+#  - vcrctl failback, run again, brings that write to the VM.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb
+tb_vm $VM 198.18.8.10
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+vm() { tb_ssh 198.18.8.10 "$@"; }
+ct() { lxc exec $CT -- "$@"; }
+wait_for 60 "ssh on the VM" vm true
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+	"$TB_IMG/id_ed25519")")"
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+vcrctl sync web >/dev/null || fail "first sync refused"
+wait_event 'sync +web +ok: ' 120
+get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
+served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
+	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
+ct_status() { lxc list "^$CT\$" -c s --format csv; }
+
+$VIRSH destroy $VM >/dev/null
+wait_for 30 "the cut-over" active_is standby
+ct sh -c 'echo "written during the failover" > /var/www/html/w.txt'
+expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
+$VIRSH start $VM >/dev/null
+tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
+wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+wait_for 60 "ssh on the VM again" vm true
+
+# The failback, killed in its frozen pass.
+out=$(vcrctl failback web) || fail "failback refused: $out"
+frozen() { [ "$(ct_status)" = FROZEN ]; }
+wait_for 180 "the container frozen by the failback" frozen
+stop_vcrd KILL
+log "vcrd killed with the container frozen"
+expect_eq "$(ct_status)" FROZEN "the container after the kill"
+expect_match "$(nft_table)" 'comment "web -> standby 198.18.8.20:80 since' "the map after the kill"
+expect_eq "$(vm cat /var/www/html/w.txt 2>/dev/null || echo absent)" absent \
+    "the write on the VM (the final pass never finished, so no switch either)"
+
+tb_start_vcrd
+wait_event 'alert +web +vcrd stopped during a failback.s frozen pass: unfreezing' 10
+wait_event 'failback +web +local/'"$CT"' unfrozen: the service goes on from its standby' 30
+expect_eq "$(ct_status)" RUNNING "the container after vcrd's restart"
+expect_eq "$(svc_field active)" standby "the service after vcrd's restart"
+expect_eq "$(get w.txt)" "written during the failover" "the write, served"
+expect_eq "$(served_by w.txt)" "$CT" "served by the container"
+
+# Run again, the failback brings the write home.
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+out=$(vcrctl failback web) || fail "second failback refused: $out"
+fb_end() { active_is primary || vcrctl events | grep -qE 'alert +web +failback not'; }
+wait_for 180 "the failback" fb_end
+active_is primary || fail "failback: $(vcrctl events | grep -E 'alert +web +failback' | tail -1)"
+expect_eq "$(vm cat /var/www/html/w.txt)" "written during the failover" "the write on the VM"
+expect_eq "$(get w.txt)" "written during the failover" "served after the failback"
+expect_eq "$(served_by w.txt)" "$VM" "served by the VM"
+echo "PASS: failback killed in its frozen pass: the container unfrozen at restart, the service stayed on it, the write reached the VM on the next failback"
