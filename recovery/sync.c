@@ -20,9 +20,11 @@
  *
  * The same run backwards (a sync made with back set, for the failback):
  * after the snapshot, one more ssh lists the primary's files changed since
- * the last forward sync began (find -newermt); those the container changed
- * too since then (their mtime here) are conflicts, named in the stats, and
- * the run ends there. Otherwise the container's root file system is pushed
+ * the last forward sync began (find -newermt, with their mtime and size);
+ * those the container changed too since then (their mtime here) are
+ * conflicts, named in the stats, and the run ends there, unless both
+ * copies have the same mtime and size: a file an earlier, interrupted
+ * failback already copied (rsync keeps mtimes) is not a conflict. Otherwise the container's root file system is pushed
  * to the primary with the primary's exclusion list, without --delete:
  * nothing is deleted on the primary and no service is restarted there.
  * Changes under /var/log, /var/cache, /var/tmp, /var/lib/systemd,
@@ -519,6 +521,23 @@ ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen, char *khop
 
 /* ---- 2b. back: what both sides changed since the last forward sync ---- */
 
+/* find's %T@ ("1700000000.1234567890") in whole milliseconds, without floating point. */
+static uint64_t
+mtime_ms(const char *s, size_t n)
+{
+	uint64_t sec = 0, ms = 0;
+	size_t i = 0;
+	int d;
+
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		sec = sec * 10 + (uint64_t)(s[i] - '0');
+	if (i < n && s[i] == '.')
+		i++;
+	for (d = 0; d < 3; d++, i++)
+		ms = ms * 10 + (i < n && s[i] >= '0' && s[i] <= '9' ? (uint64_t)(s[i] - '0') : 0);
+	return sec * 1000 + ms;
+}
+
 static void
 changed_done(void *arg, const struct proc_result *r)
 {
@@ -537,17 +556,31 @@ changed_done(void *arg, const struct proc_result *r)
 	y->st.conflicts = 0;
 	y->st.conflict_paths[0] = '\0';
 	while (p < end) {
-		const char *z = memchr(p, '\0', (size_t)(end - p));
-		size_t l = z ? (size_t)(z - p) : (size_t)(end - p);
+		/* path \0 mtime (seconds.fraction) \0 size \0 */
+		const char *f[3];
+		size_t fl[3];
+		uint64_t here_ms, there_ms;
+		int k;
 
-		snprintf(abs, sizeof(abs), "/%.*s", (int)l, p);
-		p += l + 1;
-		if (l == 0 || conflict_ignored(abs + 1) || excl_decision(y->excl, abs) == 1)
+		for (k = 0; k < 3 && p < end; k++) {
+			const char *z = memchr(p, '\0', (size_t)(end - p));
+
+			f[k] = p;
+			fl[k] = z ? (size_t)(z - p) : (size_t)(end - p);
+			p += fl[k] + 1;
+		}
+		if (k < 3)
+			break;
+		snprintf(abs, sizeof(abs), "/%.*s", (int)fl[0], f[0]);
+		if (fl[0] == 0 || conflict_ignored(abs + 1) || excl_decision(y->excl, abs) == 1)
 			continue;
 		snprintf(local, sizeof(local), "%s%s", y->rootfs, abs);
-		if (lstat(local, &sb) == 0 &&
-		    (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000 >
-		    y->since_ms)
+		if (lstat(local, &sb) == -1)
+			continue;
+		here_ms = (uint64_t)sb.st_mtim.tv_sec * 1000 + (uint64_t)sb.st_mtim.tv_nsec / 1000000;
+		there_ms = mtime_ms(f[1], fl[1]);
+		if (here_ms > y->since_ms && !(here_ms == there_ms &&
+		    (uint64_t)sb.st_size == strtoull(f[2], NULL, 10)))
 			add_conflict(&y->st, abs);
 	}
 	if (y->st.conflicts) {
@@ -567,7 +600,7 @@ start_changed(struct sync *y)
 	/* Files, links and the like, not directories; the same file system. */
 	snprintf(cmd, sizeof(cmd), "cd / && find . -xdev \\( -path ./proc -o -path ./sys -o "
 	    "-path ./dev -o -path ./run -o -path ./tmp \\) -prune -o ! -type d -newermt @%llu "
-	    "-printf '%%P\\0'", (unsigned long long)(y->since_ms / 1000 - SKEW_S));
+	    "-printf '%%P\\0%%T@\\0%%s\\0'", (unsigned long long)(y->since_ms / 1000 - SKEW_S));
 	n = ssh_argv(y, argv, key, sizeof(key), kh, sizeof(kh));
 	argv[n++] = cmd;
 	argv[n] = NULL;
