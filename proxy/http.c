@@ -61,8 +61,8 @@ enum hstate {
 
 struct hconn {
 	struct relay	*r;
-	struct bufferevent *cli, *srv;		/* srv: written through, read by srv_rev */
-	struct event	*srv_rev;
+	struct bufferevent *cli, *srv;		/* written through, read by cli_rev and srv_rev */
+	struct event	*cli_rev, *srv_rev;
 	int		 cfd;
 	int		 pending_fd;		/* upstream connect under way */
 	struct event	*connect_ev;		/* that connect, or the hold's retry timer */
@@ -161,6 +161,8 @@ hc_free(struct hconn *hc)
 	struct relay *r = hc->r;
 
 	srv_close(hc);
+	if (hc->cli_rev)
+		event_free(hc->cli_rev);
 	if (hc->cli)
 		bufferevent_free(hc->cli);
 	if (hc->timer)
@@ -197,7 +199,8 @@ static void
 closing(struct hconn *hc)
 {
 	hc->state = HS_CLOSING;
-	bufferevent_enable(hc->cli, hc->cli_eof ? EV_WRITE : EV_READ | EV_WRITE);
+	if (!hc->cli_eof)
+		event_add(hc->cli_rev, NULL);
 	if (evbuffer_get_length(bufferevent_get_output(hc->cli)) == 0) {
 		shutdown(hc->cfd, SHUT_WR);
 		set_timer(hc, LINGER_MS);
@@ -279,7 +282,7 @@ head_state(struct hconn *hc)
 	hc->state = HS_HEAD;
 	hc->head_timer = 0;
 	if (!hc->cli_eof)
-		bufferevent_enable(hc->cli, EV_READ);
+		event_add(hc->cli_rev, NULL);
 	set_timer(hc, hc->nreq ? hc->r->conf.keepalive_timeout_ms : hc->r->conf.request_timeout_ms);
 	hc->head_timer = hc->nreq == 0;
 	try_head(hc);
@@ -304,12 +307,13 @@ response_done(struct hconn *hc)
 
 /*
  * Reads what the socket has, READ_CHUNK at a time, into bev's input while
- * there is room (libevent 2.1's bufferevents read 4 KiB at a time, after
- * an ioctl). Returns the bytes read, or -1 at EOF (errno 0) or on an
+ * it and `held` (what waits for the peer) stay under limit. libevent 2.1's
+ * bufferevents read 4 KiB at a time, after an ioctl: 64 KiB reads saved
+ * two thirds of the time of a 100 KiB response. Returns the bytes read, or -1 at EOF (errno 0) or on an
  * error when nothing was read: after data, EOF waits for the next read.
  */
 static ssize_t
-slurp(struct bufferevent *bev, struct evbuffer *peer_out)
+slurp(struct bufferevent *bev, size_t held, size_t limit)
 {
 	struct evbuffer *in = bufferevent_get_input(bev);
 	evutil_socket_t fd = bufferevent_getfd(bev);
@@ -317,7 +321,7 @@ slurp(struct bufferevent *bev, struct evbuffer *peer_out)
 
 	/* A bufferevent keeps its input's end frozen except while it reads itself. */
 	evbuffer_unfreeze(in, 0);
-	while (evbuffer_get_length(in) + evbuffer_get_length(peer_out) < HIGH_WM) {
+	while (evbuffer_get_length(in) + held < limit) {
 		struct evbuffer_iovec v;
 
 		if (evbuffer_reserve_space(in, READ_CHUNK, &v, 1) < 1)
@@ -516,7 +520,8 @@ send_request(struct hconn *hc)
 	if (!hc->replayable)
 		evbuffer_drain(hc->req, evbuffer_get_length(hc->req));
 	hc->state = HS_BODY;
-	bufferevent_enable(hc->cli, EV_READ);
+	if (!hc->cli_eof)
+		event_add(hc->cli_rev, NULL);
 	pump_req_body(hc);
 }
 
@@ -568,7 +573,7 @@ pump_req_body(struct hconn *hc)
 		}
 	} else {
 		if (evbuffer_get_length(out) > HIGH_WM)
-			bufferevent_disable(hc->cli, EV_READ);	/* until srv_write_cb */
+			event_del(hc->cli_rev);		/* until srv_write_cb */
 		set_timer(hc, r->conf.request_timeout_ms);
 	}
 }
@@ -723,8 +728,6 @@ cli_read_cb(struct bufferevent *bev, void *arg)
 		try_head(hc);
 		break;
 	case HS_BODY:
-		if (hc->srv)
-			(void)slurp(bev, bufferevent_get_output(hc->srv));
 		pump_req_body(hc);
 		break;
 	case HS_CLOSING:
@@ -762,10 +765,32 @@ cli_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* Half-closed after whole requests: answer them, then close. */
-	bufferevent_disable(bev, EV_READ);
+	event_del(hc->cli_rev);
 	hc->cli_eof = 1;
 	if (hc->state == HS_HEAD)
 		closing(hc);
+}
+
+/*
+ * The client socket is readable. Pipelined requests wait in the input up
+ * to max-header-size + HIGH_WM; then reading stops until a response is
+ * done (head_state), or the server took the body (srv_write_cb).
+ */
+static void
+cli_rev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hconn *hc = arg;
+	struct bufferevent *bev = hc->cli;
+	size_t held = hc->srv ? evbuffer_get_length(bufferevent_get_output(hc->srv)) : 0;
+	ssize_t n = slurp(bev, held, hc->r->conf.max_header + HIGH_WM);
+
+	if (n > 0)
+		cli_read_cb(bev, hc);
+	else if (n == -1)
+		cli_event_cb(bev, BEV_EVENT_READING | (errno ? BEV_EVENT_ERROR : BEV_EVENT_EOF), hc);
+	else if (evbuffer_get_length(bufferevent_get_input(bev)) + held >=
+	    hc->r->conf.max_header + HIGH_WM)
+		event_del(hc->cli_rev);
 }
 
 static void
@@ -794,7 +819,7 @@ srv_rev_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hconn *hc = arg;
 	struct bufferevent *bev = hc->srv;
-	ssize_t n = slurp(bev, bufferevent_get_output(hc->cli));
+	ssize_t n = slurp(bev, evbuffer_get_length(bufferevent_get_output(hc->cli)), HIGH_WM);
 
 	if (n > 0)
 		srv_read_cb(bev, hc);
@@ -809,8 +834,8 @@ srv_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct hconn *hc = arg;
 
-	if (hc->state == HS_BODY)
-		bufferevent_enable(hc->cli, EV_READ);
+	if (hc->state == HS_BODY && !hc->cli_eof)
+		event_add(hc->cli_rev, NULL);
 }
 
 /* The upstream connection failed before any response byte: replay, or 502. */
@@ -1012,14 +1037,20 @@ http_accept(struct relay *r, int fd, const struct sockaddr *sa)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	bufferevent_set_max_single_write(hc->cli, HIGH_WM);
-	/* Pipelined requests wait in the input up to this; then libevent stops reading. */
-	bufferevent_setwatermark(hc->cli, EV_READ, 0, r->conf.max_header + HIGH_WM);
+	if ((hc->cli_rev = event_new(r->base, fd, EV_READ | EV_PERSIST, cli_rev_cb, hc)) == NULL) {
+		bufferevent_free(hc->cli);
+		evbuffer_free(hc->req);
+		event_free(hc->timer);
+		free(hc);
+		goto fail_closed;
+	}
 	bufferevent_setcb(hc->cli, cli_read_cb, cli_write_cb, cli_event_cb, hc);
 	TAILQ_INSERT_TAIL(&r->hconns, hc, entry);
 	head_state(hc);
 	return 0;
 fail:
 	close(fd);
+fail_closed:
 	log_warnx("event=relay service=%s out of memory for a client", r->name);
 	return -1;
 }
