@@ -33,6 +33,10 @@ log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
 fail() {
 	log "FAIL: $*"
 	if [ -f "$LOG" ]; then echo "--- vcrd log (last 40 lines)" >&2; tail -40 "$LOG" >&2; fi
+	if [ -S "$SOCK" ] && [ -n "$VCRD_PID" ]; then
+		echo "--- vcrctl status" >&2
+		timeout 5 ip netns exec $NS_V "$VCRCTL_BIN" -s "$SOCK" status >&2 2>&1 || true
+	fi
 	exit 1
 }
 

@@ -18,7 +18,7 @@ tb_wait_http 198.18.8.20 60 || fail "container did not answer"
 tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'fencing refuse')"
 tb_start_vcrd
 wait_for 30 "both sides up" first_checks_done
-wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 10
+wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 30
 
 # 1. A hung VM.
 $VIRSH suspend $VM >/dev/null

@@ -10,7 +10,7 @@ write_conf
 out=$("$VCRD" -t -f "$CONF")
 expect_eq "$out" "vcrd: configuration $CONF is valid (1 services)" "vcrd -t"
 out=$("$VCRD" -t -f "$top_srcdir/conf/vcrd.conf.example")
-expect_match "$out" "is valid \(3 services\)" "the shipped example"
+expect_match "$out" "is valid \(4 services\)" "the shipped example"
 printf 'service x {\n frontend 1.2.3.4:80\n}\n' > "$WORK/bad.conf"
 out=$("$VCRD" -t -f "$WORK/bad.conf" 2>&1) && fail "vcrd -t accepted a bad file"
 expect_eq "$out" "vcrd: $WORK/bad.conf:1: service 'x': missing field 'primary'" "vcrd -t bad"

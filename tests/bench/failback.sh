@@ -1,0 +1,98 @@
+#!/bin/bash
+# Benchmark: the service interruption of a failback with sync, on the
+# testbed's real VM and LXD container (issue 6).
+#
+# Each run: the VM is destroyed and its warm container takes over; a file
+# is written in the container; the VM is started again; then, while a
+# client makes a new connection every 5 ms through the frontend,
+# `vcrctl failback` syncs the container's changes back (live pass, then a
+# final pass with the container frozen), switches, and restarts the
+# container as the warm standby. Per run: the longest time without an
+# answer (gap), the failed requests, the slowest answered request, the
+# frozen window and the whole failback as vcrd reports them, and whether
+# the write is on the VM. RUNS=3 by default; MODE=http (or tcp) relays
+# the clients instead of DNAT.
+#
+#   sudo tests/bench/failback.sh
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+RUNS=${RUNS:-3}
+INTERVAL=100ms TIMEOUT=80ms FALL=3
+bench_build
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb
+tb_vm $VM 198.18.8.10
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 180 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+vm() { tb_ssh 198.18.8.10 "$@"; }
+wait_for 60 "ssh on the VM" vm true
+MODE=${MODE:-dnat}
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' "mode $MODE" \
+	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+	"$TB_IMG/id_ed25519")")"
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+vcrctl sync web >/dev/null || fail "first sync refused"
+wait_event 'sync +web +ok: ' 180
+R=$WORK/results
+: > "$R"
+printf '%-4s %8s %7s %9s %10s %9s %9s %s\n' run gap_ms failed requests max_ok_ms frozen_ms total_ms "write on the VM"
+for i in $(seq "$RUNS"); do
+	$VIRSH destroy $VM >/dev/null
+	wait_for 30 "the cut-over" active_is standby
+	lxc exec $CT -- sh -c "echo 'run $i' > /var/www/html/fb-$i.txt"
+	$VIRSH start $VM >/dev/null
+	tb_wait_http 198.18.8.10 180 || fail "VM did not come back"
+	wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+	wait_for 60 "ssh on the VM" vm true
+	ip netns exec $NS_C "$PY" "$top_srcdir/tests/client.py" --url "http://$FRONTEND/" \
+	    --seconds 300 --interval-ms 5 --timeout 10 --served-by > "$WORK/client.$i" &
+	cpid=$!
+	sleep 2
+	n0=$(vcrctl events | grep -cE 'failback +web +done: ' || true)
+	vcrctl failback web >/dev/null || fail "failback refused"
+	fb_end() { [ "$(vcrctl events | grep -cE 'failback +web +done: ')" -gt "$n0" ] ||
+		vcrctl events | grep -qE 'alert +web +failback'; }
+	wait_for 300 "the failback" fb_end
+	sleep 3
+	kill $cpid 2>/dev/null; wait $cpid 2>/dev/null
+	sw=$(vcrctl events | grep -E 'failback +web +switched to the primary' | tail -1)
+	frozen=$(printf '%s' "$sw" | sed -nE 's/.*frozen_ms=([0-9]+).*/\1/p')
+	total=$(printf '%s' "$sw" | sed -nE 's/.*total_ms=([0-9]+).*/\1/p')
+	on_vm=$(vm cat /var/www/html/fb-$i.txt 2>/dev/null || echo MISSING)
+	read -r gap failed n maxok < <("$PY" - "$WORK/client.$i" "$VM" "$CT" <<'EOPY'
+import sys
+ok = set(sys.argv[2:])
+done, failed, n, maxok = [], 0, 0, 0.0
+for l in open(sys.argv[1]):
+    if l.startswith("#"):
+        continue
+    start, lat, ans = l.split(None, 2)
+    n += 1
+    if ans.strip() in ok:
+        done.append(float(start) + float(lat))
+        maxok = max(maxok, float(lat))
+    else:
+        failed += 1
+done.sort()
+gap = max((b - a for a, b in zip(done, done[1:])), default=0.0)
+print("%.0f %d %d %.0f" % (gap, failed, n, maxok))
+EOPY
+)
+	printf '%-4s %8s %7s %9s %10s %9s %9s %s\n' "$i" "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$on_vm"
+	echo "$gap $failed $n $maxok ${frozen:-0} ${total:-0} $([ "$on_vm" = "run $i" ] && echo 1 || echo 0)" >> "$R"
+	wait_for 60 "the standby up again" status_has 'standby +198.18.8.20:80 +up'
+done
+echo
+"$PY" - "$R" "$MODE" <<'EOPY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+col = lambda k: [r[k] for r in rows]
+print("failback with sync, client every 5 ms through the frontend (mode %s), %d runs" % (sys.argv[2], len(rows)))
+print("  gap (longest time without an answer) median %.0f ms, max %.0f ms" % (statistics.median(col(0)), max(col(0))))
+print("  frozen window median %.0f ms, max %.0f ms; whole failback median %.1f s" % (
+    statistics.median(col(4)), max(col(4)), statistics.median(col(5)) / 1000))
+print("  failed requests %d of %d; slowest answered %.0f ms; writes on the VM after the failback: %d of %d" % (
+    sum(col(1)), sum(col(2)), max(col(3)), sum(col(6)), len(rows)))
+EOPY
