@@ -340,6 +340,9 @@ relay_err_cb(void *arg, unsigned gen, const char *reason)
 	if (gen != s->gen)
 		return;		/* started before the last cut-over: not this side's */
 	tv->traffic_errors++;
+	/* A container a failback has frozen answers nothing, on purpose (as for the probes). */
+	if (tv->which == SIDE_STANDBY && rec_standby_frozen(s))
+		return;
 	s->error_run++;
 	if (limit == 0 || tv->ctr.h == H_DOWN)
 		return;
@@ -376,7 +379,7 @@ relay_status_cb(void *arg, unsigned gen, int status)
 	uint64_t window = m >= 64 ? ~0ULL : (1ULL << m) - 1;
 	unsigned bad;
 
-	if (gen != s->gen || m == 0)
+	if (gen != s->gen || m == 0 || (tv->which == SIDE_STANDBY && rec_standby_frozen(s)))
 		return;
 	if (status < 500)
 		s->error_run = 0;

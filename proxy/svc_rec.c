@@ -280,7 +280,7 @@ look_done(void *arg, const struct lxd_result *r)
 		}
 		/* A warm standby must run: vcrd starts it when it finds it stopped. */
 		if (!s->conf->rec.cold && strcmp(r->status, "Stopped") == 0 &&
-		    s->dec.active == SIDE_PRIMARY) {
+		    s->dec.active == SIDE_PRIMARY && s->rec.fb == FB_NONE) {
 			events_add(s->conf->name, "recovery", "warm standby %s/%s is stopped: "
 			    "starting it", s->conf->rec.lxd, s->conf->rec.container);
 			s->rec.req = lxd_instance_start(s->rec.lxd, s->conf->rec.container,
@@ -575,6 +575,12 @@ fb_switch(struct svc *s)
 	    (unsigned)((now_us() - s->rec.fb_frozen_us) / 1000),
 	    (unsigned)((now_us() - s->rec.fb_t0_us) / 1000), s->conf->rec.lxd,
 	    s->conf->rec.container);
+	/*
+	 * Down until its probes say otherwise: a standby being stopped and
+	 * started is no place to send traffic, nor a reason to fence the
+	 * primary if that one stumbles now.
+	 */
+	svc_mark_down(s, SIDE_STANDBY, "stopped and started again after the failback");
 	fb_lxd(s, FB_STOP, "stop", 1);
 }
 
@@ -673,8 +679,7 @@ rec_failback_frozen(const struct svc *s)
 int
 rec_standby_frozen(const struct svc *s)
 {
-	return s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW ||
-	    s->rec.fb == FB_STOP;
+	return s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW;
 }
 
 int
