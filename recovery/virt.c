@@ -309,8 +309,11 @@ worker(void *arg)
 			drop_conn(v);
 		j = TAILQ_FIRST(&v->todo);
 		/* A job tries to connect at once; otherwise wait for the backoff. */
-		if (v->conn == NULL && (j != NULL || time(NULL) >= v->next_try))
+		if (v->conn == NULL && (j != NULL || time(NULL) >= v->next_try)) {
 			connect_now(v);
+			/* It dropped the lock: a job submitted meanwhile signalled no one. */
+			j = TAILQ_FIRST(&v->todo);
+		}
 		if (j != NULL) {
 			TAILQ_REMOVE(&v->todo, j, entry);
 			if (v->conn == NULL) {
@@ -325,6 +328,8 @@ worker(void *arg)
 			post(v, j);
 			continue;
 		}
+		if (!TAILQ_EMPTY(&v->todo))
+			continue;
 		if (v->conn)
 			pthread_cond_wait(&v->cv, &v->mu);
 		else {
