@@ -29,14 +29,14 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1
 rc=0
 make -j1 check || rc=$?
-for f in tests/unit/*.trs tests/integration/*.trs; do
+for f in tests/unit/*.trs tests/integration/*.trs tests/fuzz/*.trs; do
 	[ -f "$f" ] || continue
 	if grep -qE '^:test-result: (FAIL|ERROR)' "$f"; then
 		echo "---- ${f%.trs}.log"
 		tail -60 "${f%.trs}.log"
 	fi
 done
-count() { cat tests/unit/*.trs tests/integration/*.trs 2>/dev/null | grep -cE "^:test-result: ($1)" || true; }
+count() { cat tests/unit/*.trs tests/integration/*.trs tests/fuzz/*.trs 2>/dev/null | grep -cE "^:test-result: ($1)" || true; }
 pass=$(count PASS)
 fail=$(count 'FAIL|ERROR|XPASS')
 skip=$(count SKIP)
