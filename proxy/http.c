@@ -280,7 +280,6 @@ static void
 head_state(struct hconn *hc)
 {
 	hc->state = HS_HEAD;
-	hc->head_timer = 0;
 	if (!hc->cli_eof)
 		event_add(hc->cli_rev, NULL);
 	set_timer(hc, hc->nreq ? hc->r->conf.keepalive_timeout_ms : hc->r->conf.request_timeout_ms);
@@ -964,7 +963,7 @@ connect_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	hc->srv_reused = 0;
 	bufferevent_set_max_single_write(hc->srv, HIGH_WM);
-	bufferevent_setcb(hc->srv, srv_read_cb, srv_write_cb, srv_event_cb, hc);
+	bufferevent_setcb(hc->srv, NULL, srv_write_cb, srv_event_cb, hc);	/* reads: srv_rev */
 	/* Read by srv_rev with 64 KiB reads; the bufferevent only writes. */
 	bufferevent_disable(hc->srv, EV_READ);
 	bufferevent_enable(hc->srv, EV_WRITE);
@@ -1044,7 +1043,7 @@ http_accept(struct relay *r, int fd, const struct sockaddr *sa)
 		free(hc);
 		goto fail_closed;
 	}
-	bufferevent_setcb(hc->cli, cli_read_cb, cli_write_cb, cli_event_cb, hc);
+	bufferevent_setcb(hc->cli, NULL, cli_write_cb, cli_event_cb, hc);	/* reads: cli_rev */
 	TAILQ_INSERT_TAIL(&r->hconns, hc, entry);
 	head_state(hc);
 	return 0;
