@@ -116,6 +116,49 @@ struct sync_conf {
 	int		restart;		/* warm: restart the units whose files changed */
 };
 
+/* relieve { ... }: where a serving standby container goes when its host is loaded. */
+enum relieve_to {
+	RELIEVE_MIGRATE = 1,	/* the container, to another LXD server */
+	RELIEVE_VM,		/* the service, to a VM (promotion) */
+};
+
+struct relieve_conf {
+	int		enabled;
+	/* migrate-to LXD INSTANCE ADDR:PORT */
+	char		to_lxd[REC_NAME_MAX];
+	char		to_container[REC_OBJ_MAX];
+	struct endpoint	to_addr;
+	/* set-file PATH CONTENT: written into the container there before it starts */
+	char		file_path[128];
+	char		file_content[256];
+	/* promote-to LIBVIRT DOMAIN ADDR:PORT USER@HOST */
+	char		vm_conn[REC_NAME_MAX];
+	char		vm[REC_OBJ_MAX];
+	struct endpoint	vm_addr;
+	char		vm_ssh[128];
+	/* the load watch: over cpu or memory for for_ms relieves by strategy */
+	enum relieve_to	strategy;
+	unsigned	cpu_pct;		/* of one CPU; 0: not watched */
+	uint64_t	memory;			/* bytes; 0: not watched */
+	unsigned	for_ms;
+	unsigned	timeout_ms;		/* each step's bound */
+};
+
+/*
+ * A relieve's change to where a service's side is, kept by vcrd (and in
+ * its state file) on top of the file until the file says so itself.
+ * side 1 (standby): the container moved to another LXD server; a, b are
+ * the lxd name and the instance. side 0 (primary): the service promoted
+ * to a VM; a, b are the libvirt name and the domain, src the sync source.
+ */
+struct moved {
+	int		set;
+	struct endpoint	from_ep, to_ep;
+	char		from_a[REC_NAME_MAX], to_a[REC_NAME_MAX];
+	char		from_b[REC_OBJ_MAX], to_b[REC_OBJ_MAX];
+	char		from_src[128], to_src[128];
+};
+
 struct svc_conf {
 	char		name[SVC_NAME_MAX];
 	int		line;			/* where the block starts */
@@ -130,7 +173,9 @@ struct svc_conf {
 	struct relay_conf relay;
 	struct rec_conf	rec;
 	struct sync_conf sync;
-	int		vm_line, ct_line, sync_line;	/* where primary-vm, standby-container are */
+	struct relieve_conf relieve;
+	int		vm_line, ct_line, sync_line;
+	int		relieve_line, migrate_line, promote_line;	/* where primary-vm, standby-container are */
 	int		fence_set, fence_line;	/* parsing: 1 refuse/proceed, -1 off */
 	int		failback_line;
 	int		failover_auto;

@@ -19,6 +19,14 @@ int		 svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b);
 const char	*fmt_endpoint(const struct endpoint *ep, char *buf, size_t len);
 /* "dnat", "tcp", "http" */
 const char	*fwd_mode_name(enum fwd_mode m);
+/* Puts a relieve's result into sc (side 0 primary, 1 standby). */
+void		 conf_move(struct svc_conf *sc, int side, const struct moved *m);
+/*
+ * Where sc stands against a relieve's result: 1 sc still names what it
+ * moved from (conf_move applies), 0 sc names where it moved to (the file
+ * caught up), -1 sc names something else (the file wins).
+ */
+int		 conf_moved_from(const struct svc_conf *sc, int side, const struct moved *m);
 int		 parse_endpoint(const char *s, struct endpoint *ep);
 int		 parse_duration_ms(const char *s, unsigned *ms);
 

@@ -18,6 +18,7 @@ struct lxd_result {
 	int		ok;
 	struct json_object *metadata;	/* lxd_get: valid during the callback only */
 	int		exit_code;	/* lxd_exec: the command's exit code */
+	char		operation[160];	/* lxd_call: the operation LXD started, if any */
 	char		status[32];	/* instance status: "Running", "Stopped", ... */
 	char		error[200];	/* !ok: what LXD (or the transport) said */
 	unsigned	took_ms;
@@ -55,6 +56,20 @@ struct lxd_req	*lxd_instance_restart(struct lxd *l, const char *instance, unsign
 /* Any state action ("freeze", "unfreeze", "stop"...), awaited. */
 struct lxd_req	*lxd_instance_action(struct lxd *l, const char *instance, const char *action,
 		    int force, unsigned timeout_s, lxd_cb cb, void *arg);
+/*
+ * Any request (method, path, JSON body or NULL); the answer's metadata and
+ * operation in the result, valid during the callback. timeout_s 0: 5 s.
+ */
+struct lxd_req	*lxd_call(struct lxd *l, const char *method, const char *path,
+		    const char *json, unsigned timeout_s, lxd_cb cb, void *arg);
+/* Waits for an operation ("/1.0/operations/ID") up to timeout_s. */
+struct lxd_req	*lxd_op_wait(struct lxd *l, const char *op, unsigned timeout_s, lxd_cb cb,
+		    void *arg);
+/* Writes a file (root's, 0644) into an instance, running or stopped. */
+struct lxd_req	*lxd_file_put(struct lxd *l, const char *instance, const char *path,
+		    const char *content, lxd_cb cb, void *arg);
+/* The server's base URL as the configuration gives it ("https://host:port"). */
+const char	*lxd_url(const struct lxd *l);
 void		 lxd_cancel(struct lxd_req *r);
 
 #endif

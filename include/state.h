@@ -6,6 +6,7 @@
 #define STATE_H
 
 #include <stdint.h>
+#include "conf-t.h"
 #include "decide.h"
 
 struct saved_svc {
@@ -15,6 +16,7 @@ struct saved_svc {
 	unsigned	cutovers;
 	uint64_t	sync_ok_start_ms;	/* the last good sync into the standby began */
 	int		fb_frozen;	/* vcrd stopped while a failback had the container frozen */
+	struct moved	moved[2];	/* relieves not yet in the file: [0] promoted, [1] moved */
 };
 
 struct saved_state {

@@ -71,6 +71,8 @@ struct svc {
 	uint64_t	resp_5xx;	/* mode http: of the last responses from the active side, */
 	unsigned	resp_seen;	/* which were 5xx (bit 0 the newest), and how many so far */
 	struct rec_view	rec;
+	struct moved	moved[2];	/* relieves on top of the file: [0] promoted, [1] moved */
+	struct relieve	*rl;		/* relieve.c: one running, the load watch */
 	struct vcrd	*d;
 	TAILQ_ENTRY(svc) entry;
 };
@@ -121,6 +123,26 @@ void	svc_evaluate(struct svc *s, enum dec_cmd cmd);
 /* A health verdict that does not wait for the probes (traffic, libvirt events). */
 void	svc_mark_down(struct svc *s, enum side side, const char *reason);
 
+/*
+ * A relieve's switch: m applied to the service's side (conf_move), its map
+ * element rewritten when that side is active (old conntrack entries
+ * deleted), its checks and recovery attached again, the state saved. -1
+ * (err set) when the kernel refused: nothing changed.
+ */
+int	svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t errlen);
+
+/* relieve.c: a loaded standby relieved (issue 6). */
+void	relieve_attach(struct svc *s);
+void	relieve_detach(struct svc *s);
+/* vcrctl relieve NAME --to LXD|vm: 0 started, -1 refused (err). */
+int	relieve_start(struct svc *s, const char *to, const char *why, char *err, size_t errlen);
+int	relieve_running(const struct svc *s);
+/* 1 while a relieve holds the standby container frozen. */
+int	relieve_frozen(const struct svc *s);
+struct json_object;
+/* Its status for vcrctl status ("relieve": {...}), or NULL without a relieve block. */
+struct json_object *relieve_json(const struct svc *s);
+
 /* svc_rec.c: the recovery module (recovery/) wired to the services. */
 int	rec_open(struct vcrd *d, char *err, size_t errlen);
 /* After a reload: new connections made, unused ones closed, services rebound. */
@@ -143,6 +165,8 @@ int	rec_final_sync(struct svc *s, char *err, size_t errlen);
 int	rec_standby_frozen(const struct svc *s);
 /* Has a failback of ours frozen the container (or is freezing or thawing it)? Saved. */
 int	rec_failback_frozen(const struct svc *s);
+struct lxd *rec_find_lxd(struct vcrd *d, const char *name);
+struct virt *rec_find_virt(struct vcrd *d, const char *name);
 /* The standby's changes synced back before a failback; 1: it follows them. */
 int	rec_failback(struct svc *s, char *err, size_t errlen);
 

@@ -54,7 +54,12 @@ int		 sync_start(struct sync *y, char *err, size_t errlen);
  */
 int		 sync_start_again(struct sync *y, char *err, size_t errlen);
 int		 sync_running(const struct sync *y);
-/* Back: when the last forward sync began (wall ms; 0 unknown: every change conflicts). */
+/*
+ * Back: when the last forward sync began (wall ms; 0 unknown: every change
+ * conflicts; SYNC_SINCE_NONE: no conflict check, the container wins: a
+ * fresh VM the service is promoted to).
+ */
+#define SYNC_SINCE_NONE	UINT64_MAX
 void		 sync_set_since(struct sync *y, uint64_t wall_ms);
 /* Stops a run (its callback is not called). */
 void		 sync_stop(struct sync *y);

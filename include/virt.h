@@ -45,6 +45,8 @@ int		 virt_connected(struct virt *v);
  * called first.
  */
 int		 virt_destroy(struct virt *v, const char *domain, virt_done_cb cb, void *arg);
+/* Starts a defined domain (virDomainCreate); one already running counts as started. */
+int		 virt_create(struct virt *v, const char *domain, virt_done_cb cb, void *arg);
 /* Domain state now ("running", "paused", "shut off", ...), as a job. */
 int		 virt_domain_state(struct virt *v, const char *domain, virt_done_cb cb,
 		    void *arg);

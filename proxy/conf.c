@@ -569,6 +569,186 @@ parse_sync(struct parser *ps, struct svc_conf *sc, const char *ctx)
 	return 0;
 }
 
+static int valid_name(const char *s);
+
+/* A user@host for ssh, as 'sync source' takes it. */
+static int
+valid_ssh(const char *s, size_t max)
+{
+	return strlen(s) < max && strchr(s, '@') != NULL && strpbrk(s, " \t;'\"$`\\") == NULL &&
+	    s[0] != '-';
+}
+
+/*
+ * relieve {
+ *	migrate-to LXD INSTANCE ADDR:PORT	the other LXD server, the instance there, its address
+ *	set-file PATH "CONTENT"			written into it there before it starts
+ *	promote-to LIBVIRT DOMAIN ADDR:PORT USER@HOST	a defined VM, its address, ssh to it
+ *	strategy migrate|vm			the load watch's choice
+ *	cpu 80%; memory 512m; for 30s		the load watch
+ *	timeout 5m				each step's bound
+ * }
+ */
+static int
+parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
+{
+	struct relieve_conf *rl = &sc->relieve;
+	char field[TOK_MAX];
+	int line = ps->tok_line, l, strategy_line = 0;
+
+	rl->enabled = 1;
+	sc->relieve_line = line;
+	rl->for_ms = 30000;
+	rl->timeout_ms = 300000;
+	if (next(ps) != T_OPEN) {
+		perr(ps, line, "%sfield 'relieve': expected '{'", ctx);
+		return -1;
+	}
+	for (;;) {
+		next_nonblank(ps);
+		if (ps->failed)
+			return -1;
+		if (ps->type == T_CLOSE)
+			break;
+		if (ps->type != T_WORD) {
+			perr(ps, ps->tok_line, "%srelieve block not closed (missing '}')", ctx);
+			return -1;
+		}
+		snprintf(field, sizeof(field), "%s", ps->tok);
+		l = ps->tok_line;
+		if (value(ps, ctx, field) == -1)
+			return -1;
+		if (strcmp(field, "migrate-to") == 0) {
+			sc->migrate_line = l;
+			if (!valid_name(ps->tok) || strlen(ps->tok) >= sizeof(rl->to_lxd)) {
+				BAD(ps, l, ctx, "relieve migrate-to", ps->tok, "an LXD server name "
+				    "(see 'lxd NAME URL'), an instance name and its address there, "
+				    "such as 'migrate-to lxd2 web-b 10.0.2.20:80'");
+				return -1;
+			}
+			snprintf(rl->to_lxd, sizeof(rl->to_lxd), "%s", ps->tok);
+			if (next(ps) != T_WORD || !valid_name(ps->tok) ||
+			    strlen(ps->tok) >= sizeof(rl->to_container)) {
+				BAD(ps, l, ctx, "relieve migrate-to", ps->type == T_WORD ? ps->tok : "",
+				    "an instance name after the LXD server name");
+				return -1;
+			}
+			snprintf(rl->to_container, sizeof(rl->to_container), "%s", ps->tok);
+			if (next(ps) != T_WORD || parse_endpoint(ps->tok, &rl->to_addr) == -1) {
+				BAD(ps, l, ctx, "relieve migrate-to", ps->type == T_WORD ? ps->tok : "",
+				    "the container's ADDRESS:PORT on that server");
+				return -1;
+			}
+		} else if (strcmp(field, "set-file") == 0) {
+			if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(rl->file_path)) {
+				BAD(ps, l, ctx, "relieve set-file", ps->tok, "an absolute path in "
+				    "the container, then its content in quotes");
+				return -1;
+			}
+			snprintf(rl->file_path, sizeof(rl->file_path), "%s", ps->tok);
+			if (next(ps) != T_WORD || strlen(ps->tok) >= sizeof(rl->file_content)) {
+				BAD(ps, l, ctx, "relieve set-file", ps->type == T_WORD ? ps->tok : "",
+				    "the file's content in quotes (at most 255 bytes)");
+				return -1;
+			}
+			snprintf(rl->file_content, sizeof(rl->file_content), "%s", ps->tok);
+		} else if (strcmp(field, "promote-to") == 0) {
+			sc->promote_line = l;
+			if (!valid_name(ps->tok) || strlen(ps->tok) >= sizeof(rl->vm_conn)) {
+				BAD(ps, l, ctx, "relieve promote-to", ps->tok, "a libvirt connection "
+				    "name (see 'libvirt NAME URI'), a defined domain, its address and "
+				    "ssh to it, such as 'promote-to hv1 web-vm2 10.0.1.30:80 "
+				    "root@10.0.1.30'");
+				return -1;
+			}
+			snprintf(rl->vm_conn, sizeof(rl->vm_conn), "%s", ps->tok);
+			if (next(ps) != T_WORD || !valid_name(ps->tok) ||
+			    strlen(ps->tok) >= sizeof(rl->vm)) {
+				BAD(ps, l, ctx, "relieve promote-to", ps->type == T_WORD ? ps->tok : "",
+				    "a domain name after the libvirt connection name");
+				return -1;
+			}
+			snprintf(rl->vm, sizeof(rl->vm), "%s", ps->tok);
+			if (next(ps) != T_WORD || parse_endpoint(ps->tok, &rl->vm_addr) == -1) {
+				BAD(ps, l, ctx, "relieve promote-to", ps->type == T_WORD ? ps->tok : "",
+				    "the VM's service ADDRESS:PORT after the domain");
+				return -1;
+			}
+			if (next(ps) != T_WORD || !valid_ssh(ps->tok, sizeof(rl->vm_ssh))) {
+				BAD(ps, l, ctx, "relieve promote-to", ps->type == T_WORD ? ps->tok : "",
+				    "USER@HOST for ssh to the VM after its address");
+				return -1;
+			}
+			snprintf(rl->vm_ssh, sizeof(rl->vm_ssh), "%s", ps->tok);
+		} else if (strcmp(field, "strategy") == 0) {
+			strategy_line = l;
+			if (strcmp(ps->tok, "migrate") == 0)
+				rl->strategy = RELIEVE_MIGRATE;
+			else if (strcmp(ps->tok, "vm") == 0)
+				rl->strategy = RELIEVE_VM;
+			else {
+				BAD(ps, l, ctx, "relieve strategy", ps->tok, "migrate or vm");
+				return -1;
+			}
+		} else if (strcmp(field, "cpu") == 0) {
+			size_t n = strlen(ps->tok);
+			if (n < 2 || ps->tok[n - 1] != '%') {
+				BAD(ps, l, ctx, "relieve cpu", ps->tok, "a percentage of one CPU, "
+				    "such as 80% (200% is two CPUs)");
+				return -1;
+			}
+			ps->tok[n - 1] = '\0';
+			if (parse_uint(ps->tok, 1, 100000, &rl->cpu_pct) == -1) {
+				BAD(ps, l, ctx, "relieve cpu", ps->tok, "a percentage of one CPU, "
+				    "such as 80% (200% is two CPUs)");
+				return -1;
+			}
+		} else if (strcmp(field, "memory") == 0) {
+			if (parse_size(ps->tok, &rl->memory) == -1 || rl->memory < (1 << 20)) {
+				BAD(ps, l, ctx, "relieve memory", ps->tok, "a size of at least 1m, "
+				    "such as 512m or 2g");
+				return -1;
+			}
+		} else if (strcmp(field, "for") == 0) {
+			if (parse_duration_ms(ps->tok, &rl->for_ms) == -1) {
+				BAD(ps, l, ctx, "relieve for", ps->tok, "a duration such as 30s");
+				return -1;
+			}
+		} else if (strcmp(field, "timeout") == 0) {
+			if (parse_duration_ms(ps->tok, &rl->timeout_ms) == -1 || rl->timeout_ms < 1000) {
+				BAD(ps, l, ctx, "relieve timeout", ps->tok, "a duration of at least "
+				    "1s, such as 5m");
+				return -1;
+			}
+		} else {
+			perr(ps, l, "%sunknown relieve field '%s'", ctx, field);
+			return -1;
+		}
+		if (end_of_statement(ps, ctx, field) == -1)
+			return -1;
+	}
+	if (!sc->migrate_line && !sc->promote_line) {
+		perr(ps, line, "%srelieve: needs 'migrate-to' or 'promote-to' (where the "
+		    "service goes)", ctx);
+		return -1;
+	}
+	if (rl->strategy == 0)
+		rl->strategy = sc->migrate_line ? RELIEVE_MIGRATE : RELIEVE_VM;
+	if (rl->strategy == RELIEVE_MIGRATE && !sc->migrate_line) {
+		perr(ps, strategy_line, "%srelieve: strategy migrate needs 'migrate-to'", ctx);
+		return -1;
+	}
+	if (rl->strategy == RELIEVE_VM && !sc->promote_line) {
+		perr(ps, strategy_line, "%srelieve: strategy vm needs 'promote-to'", ctx);
+		return -1;
+	}
+	if (rl->file_path[0] && !sc->migrate_line) {
+		perr(ps, line, "%srelieve: 'set-file' is for 'migrate-to'", ctx);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 valid_name(const char *s)
 {
@@ -655,6 +835,16 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 		}
 		if (strcmp(field, "sync") == 0) {
 			if (parse_sync(ps, sc, ctx) == -1)
+				return -1;
+			continue;
+		}
+		if (strcmp(field, "relieve") == 0) {
+			if (sc->relieve.enabled) {
+				perr(ps, l, "%sa second relieve block (the first is at line %d)",
+				    ctx, sc->relieve_line);
+				return -1;
+			}
+			if (parse_relieve(ps, sc, ctx) == -1)
 				return -1;
 			continue;
 		}
@@ -865,6 +1055,16 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	}
 	if (sc->sync.enabled && !sc->ct_line) {
 		perr(ps, sc->sync_line, "%ssync needs 'standby-container' (where the copy goes)", ctx);
+		return -1;
+	}
+	if (sc->relieve.enabled && !sc->ct_line) {
+		perr(ps, sc->relieve_line, "%srelieve needs 'standby-container' (the container "
+		    "it moves or replaces)", ctx);
+		return -1;
+	}
+	if (sc->promote_line && !sc->sync.enabled) {
+		perr(ps, sc->promote_line, "%srelieve promote-to needs a 'sync' block "
+		    "(its key copies the container into the VM)", ctx);
 		return -1;
 	}
 	if (sc->sync.enabled && sc->failback_auto) {
@@ -1104,6 +1304,22 @@ check_references(struct parser *ps, struct vcr_conf *conf)
 			    "URI' line in the file", sc->name, sc->rec.vm_conn);
 			return -1;
 		}
+		if (sc->migrate_line && lxd_find(conf, sc->relieve.to_lxd) == NULL) {
+			perr(ps, sc->migrate_line, "service '%s': relieve migrate-to: no "
+			    "'lxd %s URL' line in the file", sc->name, sc->relieve.to_lxd);
+			return -1;
+		}
+		if (sc->migrate_line && strcmp(sc->relieve.to_lxd, sc->rec.lxd) == 0) {
+			perr(ps, sc->migrate_line, "service '%s': relieve migrate-to: %s "
+			    "is the standby's own LXD server; name another one", sc->name,
+			    sc->rec.lxd);
+			return -1;
+		}
+		if (sc->promote_line && virt_find(conf, sc->relieve.vm_conn) == NULL) {
+			perr(ps, sc->promote_line, "service '%s': relieve promote-to: no "
+			    "'libvirt %s URI' line in the file", sc->name, sc->relieve.vm_conn);
+			return -1;
+		}
 		if (sc->rec.lxd[0] && lxd_find(conf, sc->rec.lxd) == NULL) {
 			perr(ps, sc->ct_line, "service '%s': field 'standby-container': no "
 			    "'lxd %s URL' line in the file", sc->name, sc->rec.lxd);
@@ -1315,6 +1531,53 @@ svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b)
 	    memcmp(&a->relay, &b->relay, sizeof(a->relay)) == 0 &&
 	    memcmp(&a->rec, &b->rec, sizeof(a->rec)) == 0 &&
 	    memcmp(&a->sync, &b->sync, sizeof(a->sync)) == 0 &&
+	    memcmp(&a->relieve, &b->relieve, sizeof(a->relieve)) == 0 &&
 	    a->failover_auto == b->failover_auto && a->failback_auto == b->failback_auto &&
 	    a->failback_hold_ms == b->failback_hold_ms;
+}
+
+static void
+side_fields(struct svc_conf *sc, int side, struct endpoint **ep, char **a, char **b,
+    char **src)
+{
+	if (side) {
+		*ep = &sc->standby;
+		*a = sc->rec.lxd;
+		*b = sc->rec.container;
+		*src = NULL;
+	} else {
+		*ep = &sc->primary;
+		*a = sc->rec.vm_conn;
+		*b = sc->rec.vm;
+		*src = sc->sync.source;
+	}
+}
+
+void
+conf_move(struct svc_conf *sc, int side, const struct moved *m)
+{
+	struct endpoint *ep;
+	char *a, *b, *src;
+
+	side_fields(sc, side, &ep, &a, &b, &src);
+	*ep = m->to_ep;
+	snprintf(a, REC_NAME_MAX, "%s", m->to_a);
+	snprintf(b, REC_OBJ_MAX, "%s", m->to_b);
+	if (src)
+		snprintf(src, sizeof(sc->sync.source), "%s", m->to_src);
+}
+
+int
+conf_moved_from(const struct svc_conf *sc, int side, const struct moved *m)
+{
+	struct endpoint *ep;
+	char *a, *b, *src;
+
+	side_fields((struct svc_conf *)sc, side, &ep, &a, &b, &src);
+	if (ep_eq(ep, &m->from_ep) && strcmp(a, m->from_a) == 0 && strcmp(b, m->from_b) == 0 &&
+	    (src == NULL || strcmp(src, m->from_src) == 0))
+		return 1;
+	if (ep_eq(ep, &m->to_ep) && strcmp(a, m->to_a) == 0 && strcmp(b, m->to_b) == 0)
+		return 0;
+	return -1;
 }

@@ -9,6 +9,8 @@
  *                                        ?sync=no skips it
  *   POST /v1/services/NAME/failback      back to the primary
  *   POST /v1/services/NAME/sync          disk sync into the standby container now
+ *   POST /v1/services/NAME/relieve?to=T  the container moved to LXD server T, or
+ *                                        the service promoted to its VM (T=vm)
  *   POST /v1/reload                      same as SIGHUP, with the answer
  *
  * Answers are JSON; an error is {"error": "..."} with 4xx.
@@ -193,6 +195,11 @@ status_json(struct vcrd *d)
 			json_object_object_add(r, "restarted", json_object_new_string(st->restarted));
 			json_object_object_add(o, "sync", r);
 		}
+		{
+			struct json_object *r = relieve_json(s);
+			if (r)
+				json_object_object_add(o, "relieve", r);
+		}
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_string(VCR_VERSION));
@@ -257,6 +264,30 @@ handle(struct evhttp_request *req, void *arg)
 		o = json_object_new_object();
 		json_object_object_add(o, "result", json_object_new_string("reloaded"));
 		reply(req, 200, o);
+		return;
+	}
+	if (method == EVHTTP_REQ_POST &&
+	    sscanf(path, "/v1/services/%48[^/]/%15s", name, verb) == 2 &&
+	    strcmp(verb, "relieve") == 0) {
+		if ((s = vcrd_find(c->d, name)) == NULL) {
+			snprintf(err, sizeof(err), "no service named '%s'", name);
+			reply_error(req, 404, err);
+			return;
+		}
+		q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+		if (q == NULL || strncmp(q, "to=", 3) != 0 || q[3] == '\0') {
+			reply_error(req, 400, "relieve needs ?to=LXD or ?to=vm");
+			return;
+		}
+		if (relieve_start(s, q + 3, "requested by operator", err, sizeof(err)) == -1) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "relieve %s refused: %s", name, err);
+			reply_error(req, 409, msg);
+			return;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "result", json_object_new_string("started"));
+		reply(req, 202, o);
 		return;
 	}
 	if (method == EVHTTP_REQ_POST &&

@@ -24,6 +24,50 @@
 #define STATE_FILE	"state.json"
 #define STATE_EVENTS	100
 
+static const char *const moved_key[2] = { "promoted", "moved" };
+
+static void
+moved_load(struct json_object *o, struct moved *m)
+{
+	struct json_object *v;
+	const char *t;
+
+#define STR(k, dst) do {							\
+	t = json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";	\
+	snprintf(dst, sizeof(dst), "%s", t ? t : "");				\
+} while (0)
+	STR("from_a", m->from_a);
+	STR("from_b", m->from_b);
+	STR("to_a", m->to_a);
+	STR("to_b", m->to_b);
+	STR("from_source", m->from_src);
+	STR("to_source", m->to_src);
+#undef STR
+	m->set = json_object_object_get_ex(o, "from", &v) &&
+	    parse_endpoint(json_object_get_string(v), &m->from_ep) == 0 &&
+	    json_object_object_get_ex(o, "to", &v) &&
+	    parse_endpoint(json_object_get_string(v), &m->to_ep) == 0;
+}
+
+static struct json_object *
+moved_json(const struct moved *m)
+{
+	struct json_object *o = json_object_new_object();
+	char t[32];
+
+	json_object_object_add(o, "from", json_object_new_string(fmt_endpoint(&m->from_ep, t,
+	    sizeof(t))));
+	json_object_object_add(o, "to", json_object_new_string(fmt_endpoint(&m->to_ep, t,
+	    sizeof(t))));
+	json_object_object_add(o, "from_a", json_object_new_string(m->from_a));
+	json_object_object_add(o, "from_b", json_object_new_string(m->from_b));
+	json_object_object_add(o, "to_a", json_object_new_string(m->to_a));
+	json_object_object_add(o, "to_b", json_object_new_string(m->to_b));
+	json_object_object_add(o, "from_source", json_object_new_string(m->from_src));
+	json_object_object_add(o, "to_source", json_object_new_string(m->to_src));
+	return o;
+}
+
 int
 state_load(const char *dir, struct saved_state *st, char *err, size_t errlen)
 {
@@ -67,6 +111,9 @@ state_load(const char *dir, struct saved_state *st, char *err, size_t errlen)
 				s->sync_ok_start_ms = (uint64_t)json_object_get_int64(v);
 			s->fb_frozen = json_object_object_get_ex(o, "failback_frozen", &v) &&
 			    json_object_get_boolean(v);
+			for (int k = 0; k < 2; k++)
+				if (json_object_object_get_ex(o, moved_key[k], &v))
+					moved_load(v, &s->moved[k]);
 			st->n++;
 		}
 	}
@@ -131,6 +178,9 @@ vcrd_save_state(struct vcrd *d)
 			    json_object_new_int64((int64_t)s->rec.sync_ok_start_ms));
 		if (rec_failback_frozen(s))
 			json_object_object_add(o, "failback_frozen", json_object_new_boolean(1));
+		for (int k = 0; k < 2; k++)
+			if (s->moved[k].set)
+				json_object_object_add(o, moved_key[k], moved_json(&s->moved[k]));
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));

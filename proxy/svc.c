@@ -32,6 +32,7 @@ svc_target(const struct svc *s, enum side side)
 
 static int batch_masq(struct nf_batch *, enum nf_op, const struct vcr_conf *,
     const struct vcr_conf *);
+static void svc_start_checks(struct vcrd *d, struct svc *s);
 static int batch_relayed(struct nf_batch *, enum nf_op, const struct vcr_conf *,
     const struct vcr_conf *);
 
@@ -190,6 +191,75 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->gen++;
 	if (s->relay)
 		relay_retry(s->relay, s->gen);
+	vcrd_save_state(d);
+	return 0;
+}
+
+int
+svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t errlen)
+{
+	struct vcrd *d = s->d;
+	struct endpoint old = *svc_target(s, (enum side)side);
+	struct svc_conf before = *s->conf;
+	struct nf_batch b = { 0 };
+	uint64_t old_since = s->since_wall_ms;
+	char t1[32], t2[32], e[256];
+	int active = side == (int)s->dec.active, rc = 0, flushed = 0;
+
+	conf_move(s->conf, side, m);
+	if (active) {
+		s->since_wall_ms = wall_ms();
+		rc = nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL);
+		if (rc == 0)
+			rc = batch_point(&b, s);
+	}
+	if (rc == 0 && s->conf->snat)
+		rc = nf_batch_add(&b, NF_ADD, NF_SET_MASQ, &m->to_ep, NULL, NULL);
+	if (rc == -1)
+		snprintf(err, errlen, "out of memory");
+	else
+		rc = nf_apply(d->nf, &b, err, errlen);
+	nf_batch_reset(&b);
+	if (rc == -1) {
+		/* Only the fields conf_move wrote: the list entry stays as it is. */
+		s->conf->primary = before.primary;
+		s->conf->standby = before.standby;
+		s->conf->rec = before.rec;
+		s->conf->sync = before.sync;
+		s->since_wall_ms = old_since;
+		return -1;
+	}
+	if (active) {
+		flushed = nf_ct_flush(d->nf, &s->conf->frontend, &old, e, sizeof(e));
+		s->cutovers++;
+		s->gen++;
+		if (s->relay)
+			relay_retry(s->relay, s->gen);
+	}
+	if (s->moved[side].set) {
+		/* Moved again: the file still names the first place. */
+		struct moved first = s->moved[side];
+		s->moved[side] = *m;
+		s->moved[side].from_ep = first.from_ep;
+		memcpy(s->moved[side].from_a, first.from_a, sizeof(first.from_a));
+		memcpy(s->moved[side].from_b, first.from_b, sizeof(first.from_b));
+		memcpy(s->moved[side].from_src, first.from_src, sizeof(first.from_src));
+	} else
+		s->moved[side] = *m;
+	s->moved[side].set = 1;
+	chk_free(s->side[side].chk);
+	s->side[side].chk = NULL;
+	memset(&s->side[side].ctr, 0, sizeof(s->side[side].ctr));
+	snprintf(s->side[side].last_reason, sizeof(s->side[side].last_reason), "not checked yet");
+	svc_start_checks(d, s);
+	rec_detach(s);
+	s->rec.vm[0] = '\0';
+	rec_attach(d, s);
+	events_add(s->conf->name, active ? "cutover" : "relieve", "%s %s -> %s (%s/%s)%s%s",
+	    side ? "standby" : "primary", fmt_endpoint(&old, t1, sizeof(t1)),
+	    fmt_endpoint(&m->to_ep, t2, sizeof(t2)), m->to_a, m->to_b,
+	    active ? ": map element rewritten" : "", active && flushed > 0 ?
+	    ", old conntrack entries deleted" : "");
 	vcrd_save_state(d);
 	return 0;
 }
@@ -448,6 +518,25 @@ svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
 	s->cutovers = ss ? ss->cutovers : 0;
 	s->rec.sync_ok_start_ms = ss ? ss->sync_ok_start_ms : 0;
 	s->rec.thaw_at_start = ss ? ss->fb_frozen : 0;
+	for (int k = 0; ss && k < 2; k++) {
+		if (!ss->moved[k].set)
+			continue;
+		switch (conf_moved_from(sc, k, &ss->moved[k])) {
+		case 1:
+			conf_move(sc, k, &ss->moved[k]);
+			s->moved[k] = ss->moved[k];
+			log_info("event=restore service=%s %s=%s/%s: as a relieve left it (the "
+			    "file still names %s/%s)", sc->name, k ? "standby" : "primary",
+			    ss->moved[k].to_a, ss->moved[k].to_b, ss->moved[k].from_a,
+			    ss->moved[k].from_b);
+			break;
+		case -1:
+			log_warnx("event=restore service=%s: the file names another %s than the "
+			    "relieve left (%s/%s): the file wins", sc->name,
+			    k ? "standby" : "primary", ss->moved[k].to_a, ss->moved[k].to_b);
+			break;
+		}
+	}
 	for (int i = 0; i < 2; i++)
 		snprintf(s->side[i].last_reason, sizeof(s->side[i].last_reason), "not checked yet");
 	return s;
@@ -456,6 +545,7 @@ svc_new(struct vcrd *d, struct svc_conf *sc, const struct saved_state *saved)
 static void
 svc_free(struct svc *s)
 {
+	relieve_detach(s);
 	rec_detach(s);
 	svc_stop_checks(s);
 	relay_free(s->relay);
@@ -581,6 +671,7 @@ vcrd_start(struct vcrd *d, struct vcr_conf *conf, char *err, size_t errlen)
 	TAILQ_FOREACH(s, &d->services, entry) {
 		svc_start_checks(d, s);
 		rec_attach(d, s);
+		relieve_attach(s);
 	}
 	events_add(NULL, "start", "version=%s services=%u config=%s", VCR_VERSION,
 	    conf->nservices, conf->path);
@@ -613,21 +704,50 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	struct svc_list next;
 	struct svc_conf *sc;
 	struct svc *s;
-	unsigned added = 0, removed = 0, changed = 0;
+	unsigned added = 0, removed = 0, changed = 0, i;
 	char e[512];
 
 	d->reloads++;
+	TAILQ_FOREACH(s, &d->services, entry)
+		if (relieve_running(s)) {
+			d->reload_failures++;
+			snprintf(err, errlen, "service '%s': a relieve is running; reload when it "
+			    "has ended (vcrctl events)", s->conf->name);
+			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
+			return -1;
+		}
 	if ((nc = conf_load(old->path, e, sizeof(e))) == NULL) {
 		d->reload_failures++;
 		snprintf(err, errlen, "%s", e);
 		events_add(NULL, "reload", "rejected, nothing changed: %s", e);
 		return -1;
 	}
+	/* What relieves changed stays, unless the file now says otherwise. */
+	unsigned char *carried[2];
+	carried[0] = calloc(nc->nservices + 1, 2);
+	carried[1] = carried[0] ? carried[0] + nc->nservices + 1 : NULL;
+	if (carried[0] == NULL) {
+		conf_free(nc);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	i = 0;
+	TAILQ_FOREACH(sc, &nc->services, entry) {
+		s = vcrd_find(d, sc->name);
+		for (int k = 0; s && k < 2; k++)
+			if (s->moved[k].set && conf_moved_from(sc, k, &s->moved[k]) == 1) {
+				conf_move(sc, k, &s->moved[k]);
+				carried[k][i] = 1;
+			}
+		i++;
+	}
 	/* New listeners first: a frontend we cannot bind rejects the reload. */
 	struct relay **rel = calloc(nc->nservices ? nc->nservices : 1, sizeof(*rel));
-	unsigned i = 0;
+
+	i = 0;
 
 	if (rel == NULL) {
+		free(carried[0]);
 		conf_free(nc);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -640,6 +760,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			while (i-- > 0)
 				relay_free(rel[i]);
 			free(rel);
+			free(carried[0]);
 			conf_free(nc);
 			d->reload_failures++;
 			snprintf(err, errlen, "%s", e);
@@ -677,6 +798,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		for (i = 0; i < nc->nservices; i++)
 			relay_free(rel[i]);
 		free(rel);
+		free(carried[0]);
 		conf_free(nc);
 		d->reload_failures++;
 		snprintf(err, errlen, "nftables refused the change: %s", e);
@@ -721,6 +843,12 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			}
 			s->conf = sc;
 		}
+		for (int k = 0; k < 2; k++)
+			if (s->moved[k].set && !carried[k][i]) {
+				events_add(sc->name, "reload", "the file names the %s itself now: "
+				    "the relieve's record is dropped", k ? "standby" : "primary");
+				memset(&s->moved[k], 0, sizeof(s->moved[k]));
+			}
 		if (rel[i]) {
 			/* The relay's callbacks belong to this service. */
 			relay_free(s->relay);
@@ -735,6 +863,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		TAILQ_INSERT_TAIL(&next, s, entry);
 	}
 	free(rel);
+	free(carried[0]);
 	while ((s = TAILQ_FIRST(&d->services)) != NULL) {
 		TAILQ_REMOVE(&d->services, s, entry);
 		svc_free(s);
@@ -764,6 +893,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	TAILQ_FOREACH(s, &d->services, entry) {
 		svc_start_checks(d, s);
 		rec_attach(d, s);
+		relieve_attach(s);
 	}
 	events_add(NULL, "reload", "applied: added=%u removed=%u changed=%u unchanged=%u",
 	    added, removed, changed, nc->nservices - added - changed);

@@ -37,8 +37,8 @@
 #define RETRY_MS		10000	/* after a failed recovery */
 #define FAST_CHECK_MS		50	/* a cold standby's checks while it starts */
 
-static struct lxd *
-find_lxd(struct vcrd *d, const char *name)
+struct lxd *
+rec_find_lxd(struct vcrd *d, const char *name)
 {
 	for (unsigned i = 0; i < d->nlxds; i++)
 		if (strcmp(lxd_name(d->lxds[i]), name) == 0)
@@ -46,8 +46,8 @@ find_lxd(struct vcrd *d, const char *name)
 	return NULL;
 }
 
-static struct virt *
-find_virt(struct vcrd *d, const char *name)
+struct virt *
+rec_find_virt(struct vcrd *d, const char *name)
 {
 	for (unsigned i = 0; i < d->nvirts; i++)
 		if (strcmp(virt_name(d->virts[i]), name) == 0)
@@ -270,7 +270,8 @@ look_done(void *arg, const struct lxd_result *r)
 		 * (vcrd killed or reloaded in its final pass). A frozen container
 		 * answers nothing, so thaw it; its writes are all still there.
 		 */
-		if (strcmp(r->status, "Frozen") == 0 && s->rec.fb == FB_NONE) {
+		if (strcmp(r->status, "Frozen") == 0 && s->rec.fb == FB_NONE &&
+		    !relieve_running(s)) {
 			events_add(s->conf->name, "alert", "standby container %s/%s is frozen "
 			    "and no failback is under way (one was interrupted?): unfreezing it",
 			    s->conf->rec.lxd, s->conf->rec.container);
@@ -280,7 +281,7 @@ look_done(void *arg, const struct lxd_result *r)
 		}
 		/* A warm standby must run: vcrd starts it when it finds it stopped. */
 		if (!s->conf->rec.cold && strcmp(r->status, "Stopped") == 0 &&
-		    s->dec.active == SIDE_PRIMARY && s->rec.fb == FB_NONE) {
+		    s->dec.active == SIDE_PRIMARY && s->rec.fb == FB_NONE && !relieve_running(s)) {
 			events_add(s->conf->name, "recovery", "warm standby %s/%s is stopped: "
 			    "starting it", s->conf->rec.lxd, s->conf->rec.container);
 			s->rec.req = lxd_instance_start(s->rec.lxd, s->conf->rec.container,
@@ -366,6 +367,8 @@ sync_refused(struct svc *s)
 		return "the service runs on its standby: a sync would overwrite what it serves";
 	if (s->dec.state == ST_FENCING || s->dec.state == ST_STARTING)
 		return "a recovery is running";
+	if (relieve_running(s))
+		return "a relieve is running";
 	TAILQ_FOREACH(o, &s->d->services, entry)
 		if (o != s && o->rec.sync && o->rec.lxd == s->rec.lxd && sync_running(o->rec.sync))
 			return SYNC_BUSY;
@@ -679,7 +682,7 @@ rec_failback_frozen(const struct svc *s)
 int
 rec_standby_frozen(const struct svc *s)
 {
-	return s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW;
+	return relieve_frozen(s) || s->rec.fb == FB_FREEZE || s->rec.fb == FB_PASS2 || s->rec.fb == FB_THAW;
 }
 
 int
@@ -689,6 +692,10 @@ rec_failback(struct svc *s, char *err, size_t errlen)
 
 	if (s->rec.fb != FB_NONE) {
 		snprintf(err, errlen, "a failback is already running");
+		return -1;
+	}
+	if (relieve_running(s)) {
+		snprintf(err, errlen, "a relieve is running");
 		return -1;
 	}
 	since = s->rec.sync_ok_start_ms;
@@ -735,8 +742,8 @@ rec_attach(struct vcrd *d, struct svc *s)
 {
 	const struct rec_conf *rc = &s->conf->rec;
 
-	s->rec.virt = rc->vm_conn[0] ? find_virt(d, rc->vm_conn) : NULL;
-	s->rec.lxd = rc->lxd[0] ? find_lxd(d, rc->lxd) : NULL;
+	s->rec.virt = rc->vm_conn[0] ? rec_find_virt(d, rc->vm_conn) : NULL;
+	s->rec.lxd = rc->lxd[0] ? rec_find_lxd(d, rc->lxd) : NULL;
 	if (s->rec.virt && s->rec.vm[0] == '\0') {
 		snprintf(s->rec.vm, sizeof(s->rec.vm), "not looked at yet");
 		virt_domain_state(s->rec.virt, rc->vm, vm_state_done, s);

@@ -32,6 +32,9 @@ usage(void)
 	    "                   move NAME back to its primary; with disk sync, after\n"
 	    "                   syncing the standby's changes back (--no-sync: at once)\n"
 	    "  sync NAME        copy NAME's primary disk into its standby container now\n"
+	    "  relieve NAME --to LXD|vm\n"
+	    "                   move NAME's container to the LXD server LXD, or promote\n"
+	    "                   NAME to the VM of its relieve block\n"
 	    "  reload           re-read the configuration (rejected whole if invalid)\n"
 	    "socket: -s, else $VCRCTL_SOCKET, else %s\n", VCR_DEFAULT_SOCKET);
 	exit(2);
@@ -92,7 +95,7 @@ str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (o && json_object_object_get_ex(o, key, &v))
+	if (o && json_object_object_get_ex(o, key, &v) && v != NULL)
 		return json_object_get_string(v);
 	return "";
 }
@@ -158,6 +161,20 @@ print_status(struct json_object *root)
 				    num(r, "bytes"), num(r, "age_s"), str(r, "error")[0] ? ": " : "",
 				    str(r, "error"));
 		}
+		if (json_object_object_get_ex(s, "relieve", &r)) {
+			struct json_object *cpu = json_object_object_get(r, "cpu_pct");
+			printf("  relieve  %s%s%s%s, strategy %s: %s%s%s", str(r, "migrate_to"),
+			    str(r, "migrate_to")[0] && str(r, "promote_to")[0] ? " or " : "",
+			    str(r, "promote_to")[0] ? "vm " : "", str(r, "promote_to"),
+			    str(r, "strategy"), str(r, "running")[0] ? "RUNNING " : "",
+			    str(r, "running"), str(r, "running")[0] ? "" : str(r, "last")[0] ?
+			    str(r, "last") : "not run");
+			if (cpu)
+				printf("; load cpu %d%% memory %.0f MiB%s", json_object_get_int(cpu),
+				    num(r, "memory_bytes") / 1048576.0, num(r, "over_ms") > 0 ?
+				    " (over the threshold)" : "");
+			printf("\n");
+		}
 		if (str(s, "alert")[0])
 			printf("  ALERT    %s\n", str(s, "alert"));
 	}
@@ -184,6 +201,7 @@ main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
+		{ "to", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,6 +209,7 @@ main(int argc, char *argv[])
 	char path[256], *body = NULL;
 	struct json_object *root;
 	int ch, code, no_sync = 0;
+	const char *to = NULL;
 
 	if (sock == NULL)
 		sock = VCR_DEFAULT_SOCKET;
@@ -205,6 +224,9 @@ main(int argc, char *argv[])
 		case 'n':
 			no_sync = 1;
 			break;
+		case 't':
+			to = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -216,6 +238,8 @@ main(int argc, char *argv[])
 	cmd = argv[0];
 	if (no_sync && strcmp(cmd, "failover") != 0 && strcmp(cmd, "failback") != 0)
 		usage();
+	if ((to != NULL) != (strcmp(cmd, "relieve") == 0))
+		usage();
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		code = request(sock, "GET", "/v1/status", &body);
 	else if (strcmp(cmd, "events") == 0 && argc == 1)
@@ -223,13 +247,18 @@ main(int argc, char *argv[])
 	else if (strcmp(cmd, "reload") == 0 && argc == 1)
 		code = request(sock, "POST", "/v1/reload", &body);
 	else if ((strcmp(cmd, "failover") == 0 || strcmp(cmd, "failback") == 0 ||
-	    strcmp(cmd, "sync") == 0) && argc == 2) {
+	    strcmp(cmd, "sync") == 0 || strcmp(cmd, "relieve") == 0) && argc == 2) {
 		if (strlen(argv[1]) > 47 || strchr(argv[1], '/') || strchr(argv[1], ' ')) {
 			fprintf(stderr, "vcrctl: '%s' is not a service name\n", argv[1]);
 			return 1;
 		}
-		snprintf(path, sizeof(path), "/v1/services/%s/%s%s", argv[1], cmd,
-		    no_sync ? "?sync=no" : "");
+		if (to && (strlen(to) > 47 || strspn(to, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(to))) {
+			fprintf(stderr, "vcrctl: --to '%s' is not an LXD server name or vm\n", to);
+			return 1;
+		}
+		snprintf(path, sizeof(path), "/v1/services/%s/%s%s%s", argv[1], cmd,
+		    no_sync ? "?sync=no" : to ? "?to=" : "", to ? to : "");
 		code = request(sock, "POST", path, &body);
 	} else
 		usage();
@@ -258,6 +287,8 @@ main(int argc, char *argv[])
 		printf("vcrd: configuration reloaded\n");
 	else if (strcmp(cmd, "sync") == 0)
 		printf("vcrd: sync of %s started (vcrctl events shows its end)\n", argv[1]);
+	else if (strcmp(cmd, "relieve") == 0)
+		printf("%s: relieve to %s started (vcrctl events shows each step)\n", argv[1], to);
 	else if (code == 202 && strcmp(cmd, "failover") == 0)
 		printf("%s: final sync running; the failover follows it when it succeeds "
 		    "(vcrctl events)\n", argv[1]);

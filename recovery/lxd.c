@@ -24,6 +24,7 @@ enum lxd_phase {
 	PH_START,	/* an async request (start, restart, exec): its operation next */
 	PH_WAIT,
 	PH_RAW,		/* any GET: metadata to the caller */
+	PH_CALL,	/* any request: metadata and operation to the caller */
 };
 
 struct lxd_req {
@@ -127,11 +128,21 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static void done_cb(CURL *easy, CURLcode rc, void *arg);
+static int send_body(struct lxd_req *r, const char *method, const char *path,
+    const char *body, size_t len, const char *const *extra, long timeout_ms);
 
 /* One HTTP request of r (method GET or PUT with a JSON body). */
 static int
 send_req(struct lxd_req *r, const char *method, const char *path, const char *json,
     long timeout_ms)
+{
+	return send_body(r, method, path, json, json ? strlen(json) : 0, NULL, timeout_ms);
+}
+
+/* body of len bytes (NULL: a GET); extra: headers besides the content type. */
+static int
+send_body(struct lxd_req *r, const char *method, const char *path, const char *body,
+    size_t len, const char *const *extra, long timeout_ms)
 {
 	struct lxd *l = r->l;
 	char url[512];
@@ -168,12 +179,17 @@ send_req(struct lxd_req *r, const char *method, const char *path, const char *js
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "vcrd/" VCR_VERSION);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	if (json) {
-		r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (body) {
+		r->headers = curl_slist_append(NULL, extra ? "Content-Type: application/octet-stream" :
+		    "Content-Type: application/json");
+		for (; extra && *extra; extra++)
+			r->headers = curl_slist_append(r->headers, *extra);
 		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
-		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, json);
-	}
+		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+		curl_easy_setopt(r->easy, CURLOPT_COPYPOSTFIELDS, body);
+	} else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	r->req.cb = done_cb;
 	r->req.arg = r;
 	return curl_ev_add(l->cev, r->easy, &r->req);
@@ -231,6 +247,10 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 		return;
 	}
 	switch (r->phase) {
+	case PH_CALL:
+		s = json_object_object_get_ex(js, "operation", &v) ? json_object_get_string(v) : "";
+		snprintf(res.operation, sizeof(res.operation), "%s", s ? s : "");
+		/* FALLTHROUGH */
 	case PH_RAW:
 		res.ok = 1;
 		res.metadata = md;
@@ -410,4 +430,71 @@ lxd_exec(struct lxd *l, const char *instance, const char *const argv[], unsigned
 		return NULL;
 	}
 	return r;
+}
+
+struct lxd_req *
+lxd_call(struct lxd *l, const char *method, const char *path, const char *json,
+    unsigned timeout_s, lxd_cb cb, void *arg)
+{
+	struct lxd_req *r;
+
+	if ((r = req_new(l, "", cb, arg)) == NULL)
+		return NULL;
+	r->phase = PH_CALL;
+	if (send_req(r, method, path, json, timeout_s ? (long)timeout_s * 1000 :
+	    LXD_GET_TIMEOUT_MS) == -1) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct lxd_req *
+lxd_op_wait(struct lxd *l, const char *op, unsigned timeout_s, lxd_cb cb, void *arg)
+{
+	struct lxd_req *r;
+	char path[256];
+
+	if ((r = req_new(l, "", cb, arg)) == NULL)
+		return NULL;
+	r->phase = PH_WAIT;
+	r->timeout_s = timeout_s ? timeout_s : 30;
+	snprintf(r->op, sizeof(r->op), "%s", op);
+	snprintf(path, sizeof(path), "%s/wait?timeout=%u", op, r->timeout_s);
+	if (send_req(r, "GET", path, NULL, (long)(r->timeout_s + 5) * 1000) == -1) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct lxd_req *
+lxd_file_put(struct lxd *l, const char *instance, const char *path, const char *content,
+    lxd_cb cb, void *arg)
+{
+	static const char *const hdr[] = { "X-LXD-uid: 0", "X-LXD-gid: 0", "X-LXD-mode: 0644",
+	    "X-LXD-type: file", "X-LXD-write: overwrite", NULL };
+	struct lxd_req *r;
+	char url[512], *esc;
+
+	if ((r = req_new(l, instance, cb, arg)) == NULL)
+		return NULL;
+	r->phase = PH_CALL;
+	if ((esc = curl_easy_escape(NULL, path, 0)) == NULL) {
+		req_free(r);
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "/1.0/instances/%s/files?path=%s", instance, esc);
+	curl_free(esc);
+	if (send_body(r, "POST", url, content, strlen(content), hdr, LXD_GET_TIMEOUT_MS) == -1) {
+		req_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+const char *
+lxd_url(const struct lxd *l)
+{
+	return l->conf.url;
 }

@@ -641,7 +641,7 @@ snapshot_done(void *arg, const struct proc_result *r)
 		return;
 	}
 	excl_compute(y->excl);
-	if (y->back)
+	if (y->back && y->since_ms != SYNC_SINCE_NONE)
 		start_changed(y);
 	else
 		start_rsync(y);

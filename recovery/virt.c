@@ -31,6 +31,7 @@
 enum job_kind {
 	JOB_DESTROY = 0,
 	JOB_STATE,
+	JOB_CREATE,
 	MSG_EVENT,	/* from the event thread: a lifecycle event */
 	MSG_STATUS,	/* connection state changed: status only */
 };
@@ -280,6 +281,16 @@ run_job(struct virt *v, struct job *j)
 			snprintf(j->text, sizeof(j->text), "already shut off");
 		} else
 			last_error(j->text, sizeof(j->text));
+	} else if (j->kind == JOB_CREATE) {
+		if (virDomainCreate(dom) == 0) {
+			j->ok = 1;
+			snprintf(j->text, sizeof(j->text), "started");
+		} else if (virDomainGetState(dom, &state, &reason, 0) == 0 &&
+		    state == VIR_DOMAIN_RUNNING) {
+			j->ok = 1;
+			snprintf(j->text, sizeof(j->text), "already running");
+		} else
+			last_error(j->text, sizeof(j->text));
 	} else {
 		static const char *const names[] = { "no state", "running", "blocked",
 		    "paused", "shutting down", "shut off", "crashed", "pmsuspended" };
@@ -498,6 +509,12 @@ int
 virt_destroy(struct virt *v, const char *domain, virt_done_cb cb, void *arg)
 {
 	return submit(v, JOB_DESTROY, domain, cb, arg);
+}
+
+int
+virt_create(struct virt *v, const char *domain, virt_done_cb cb, void *arg)
+{
+	return submit(v, JOB_CREATE, domain, cb, arg);
 }
 
 int

@@ -67,7 +67,8 @@ tb_net() {
 }
 
 # tb_vm NAME ADDR [MEMORY_MB]: defines and starts a VM booting the image
-# from a copy-on-write overlay, with ADDR on the bridge.
+# from a copy-on-write overlay, with ADDR on the bridge (TB_VM_DEFINE_ONLY=1:
+# defined only, shut off).
 tb_vm() {
 	local name=$1 addr=$2 mem=${3:-384} disk=$WORK/$1.qcow2
 	qemu-img create -q -f qcow2 -F raw -b "$TB_IMG/disk.raw" "$disk"
@@ -100,7 +101,7 @@ tb_vm() {
 	XML
 	$VIRSH define "$WORK/$name.xml" >/dev/null
 	TB_DOMAINS+=("$name")
-	$VIRSH start "$name" >/dev/null
+	[ -n "${TB_VM_DEFINE_ONLY:-}" ] || $VIRSH start "$name" >/dev/null
 }
 
 # tb_container NAME ADDR [warm|cold]: an LXD container from the same image
@@ -156,8 +157,56 @@ tb_wait_steady() {
 	return 1
 }
 
+# tb_lxd2: a second LXD server on this machine (its own LXD_DIR, as LXD's
+# own test suite runs several), listening on the bridge at $TB_LXD2_ADDR,
+# trusting a client certificate made here. Prints the 'lxd' block for
+# vcrd.conf naming it NAME ($1). lxc2 runs lxc against it.
+TB_LXD2_DIR=
+lxc2() { LXD_DIR=$TB_LXD2_DIR lxc "$@"; }
+tb_lxd2() {
+	command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
+	TB_LXD2_DIR=/var/lib/vcr-lxd2-$ID
+	TB_LXD2_ADDR=$TB_NET.1:$((18443 + ID % 1000))
+	mkdir -p "$TB_LXD2_DIR"
+	(LXD_DIR=$TB_LXD2_DIR setsid lxd --group root >"$WORK/lxd2.log" 2>&1 &)
+	LXD_DIR=$TB_LXD2_DIR timeout 60 lxd waitready || { cat "$WORK/lxd2.log" >&2; return 1; }
+	LXD_DIR=$TB_LXD2_DIR lxd init --preseed <<-PRESEED || return 1
+	config:
+	  core.https_address: $TB_LXD2_ADDR
+	  images.auto_update_interval: "0"
+	storage_pools:
+	- name: default
+	  driver: dir
+	profiles:
+	- name: default
+	  devices:
+	    root:
+	      path: /
+	      pool: default
+	      type: disk
+	PRESEED
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=vcr-test-$ID-lxd2" -keyout "$WORK/lxd2-client.key" \
+		-out "$WORK/lxd2-client.crt" 2>/dev/null
+	lxc2 config trust add "$WORK/lxd2-client.crt" >/dev/null || return 1
+	printf 'lxd %s https://%s {\n\tclient-cert %s\n\tclient-key %s\n\tserver-cert %s\n}\n' \
+		"$1" "$TB_LXD2_ADDR" "$WORK/lxd2-client.crt" "$WORK/lxd2-client.key" \
+		"$TB_LXD2_DIR/server.crt" > "$WORK/lxd2.conf"
+}
+
+tb_lxd2_cleanup() {
+	[ -n "$TB_LXD2_DIR" ] && [ -S "$TB_LXD2_DIR/unix.socket" ] || return 0
+	for c in $(lxc2 list -c n --format csv 2>/dev/null); do lxc2 delete -f "$c" >/dev/null 2>&1; done
+	LXD_DIR=$TB_LXD2_DIR timeout 30 lxd shutdown >/dev/null 2>&1
+	for m in $(awk -v d="$TB_LXD2_DIR" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$TB_LXD2_DIR"
+}
+
 tb_cleanup() {
 	set +e
+	tb_lxd2_cleanup
 	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it, or LXD
 	lxc info >/dev/null 2>&1 || tb_services >/dev/null 2>&1
 	for d in "${TB_DOMAINS[@]}"; do

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Relieving a loaded standby, on real parts: a VM primary, its container
+# on one LXD server, a second LXD server (its own daemon on this machine,
+# reached over HTTPS), and a spare VM defined in libvirt.
+#  - the VM is destroyed: the container serves; a file is written into it;
+#  - relieve --to a target that is not configured: refused, naming those that are;
+#  - a migration whose set-file cannot be written (after the container was
+#    frozen and copied) is undone: the container thawed and serving, the
+#    copy deleted on the second server;
+#  - the container is loaded (a busy loop): the load watch migrates it to
+#    the second server (frozen, copied, set-file with its new address,
+#    started, probed, one map element): the service answers with the same
+#    content from the new address, the old instance is gone;
+#  - vcrctl relieve --to vm: the spare VM is started, the container's files
+#    synced into it, then switched to as the primary: the write is on the
+#    VM, the container is stopped and started again as its standby;
+#  - vcrd restarted: the relieved places come back from the state file.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2
+tb_lxd2 b || fail "second LXD server"
+tb_vm $VM 198.18.8.10
+TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+wait_for 60 "ssh on the VM" tb_ssh 198.18.8.10 true
+
+relieve_conf() {	# relieve_conf SET-FILE-PATH
+	tb_conf "$(cat "$WORK/lxd2.conf")" \
+	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+	"$TB_IMG/id_ed25519")" \
+	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
+	"$CT2" "$1" "$VM2")")"
+}
+relieve_conf /no/such/dir/vcr-net
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+get() { ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/$1"; }
+ct() { lxc exec $CT -- "$@"; }
+
+# 1. The VM dies; the container serves and takes a write.
+$VIRSH destroy $VM >/dev/null
+wait_for 30 "the cut-over" active_is standby
+ct sh -c 'echo "written during the failover" > /var/www/html/w.txt'
+expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
+
+# 2. Refusals.
+out=$(vcrctl relieve web --to nosuch 2>&1) && fail "relieve to an unknown target accepted"
+expect_match "$out" 'the relieve block names b and vm' "names what is configured"
+
+# 3. A migration that fails after the freeze is undone.
+out=$(vcrctl relieve web --to b) || fail "relieve refused: $out"
+wait_event 'relieve +web +undone: ' 180
+vcrctl events | grep -E ' web ' | grep -E 'relieve|alert' >&2
+expect_match "$(vcrctl events)" 'alert +web +relieve \(migrate\) not carried out: set-file: ' \
+	"the failed step is named"
+expect_match "$(vcrctl events)" "copied to b/$CT2: took_ms=[0-9]+ \(the container frozen\)" "it got that far"
+lxc info $CT | grep -q 'Status: RUNNING' || fail "the container should run (thawed)"
+expect_eq "$(get w.txt)" "written during the failover" "served by the container after the undo"
+lxc2 info $CT2 >/dev/null 2>&1 && fail "the copy should be deleted on the second server"
+expect_eq "$(svc_field active)" standby "still on the standby"
+
+# 4. The load watch migrates the loaded container.
+relieve_conf /etc/vcr-net
+vcrctl reload >/dev/null || fail "reload"
+lxc exec $CT -- sh -c 'nohup sh -c "while :; do :; done" >/dev/null 2>&1 &'
+wait_event 'relieve +web +load over the threshold: cpu' 30
+wait_event 'relieve +web +done: ' 240
+vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -12 >&2
+expect_match "$(vcrctl status)" 'standby +198.18.8.30:80' "the standby is the new address"
+expect_match "$(ip netns exec $NS_V nft list table inet vcrecovery)" "198.18.8.30 . 80" "the map points at it"
+expect_eq "$(get w.txt)" "written during the failover" "the same content from the new server"
+lxc info $CT >/dev/null 2>&1 && fail "the old instance should be deleted"
+lxc2 info $CT2 | grep -q 'Status: RUNNING' || fail "the moved container should run"
+expect_match "$(vcrctl status)" 'container b/'"$CT2" "status names the new place"
+lxc2 exec $CT2 -- pkill -f 'while :' || true
+
+# 5. Promotion to the spare VM.
+lxc2 exec $CT2 -- sh -c 'echo "written after the move" > /var/www/html/w2.txt'
+out=$(vcrctl relieve web --to vm) || fail "relieve --to vm refused: $out"
+wait_event 'relieve +web +(done|undone): ' 300
+vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -10 >&2
+expect_match "$(vcrctl events)" 'relieve +web +done: promoted to VM' "promoted"
+expect_eq "$(svc_field active)" primary "the VM is the primary, and active"
+expect_match "$(vcrctl status)" 'primary +198.18.8.40:80' "the primary is the VM's address"
+expect_eq "$(tb_ssh 198.18.8.40 cat /var/www/html/w.txt)" "written during the failover" \
+	"the first write on the VM"
+expect_eq "$(get w2.txt)" "written after the move" "served by the VM"
+expect_eq "$(tb_ssh 198.18.8.40 cat /etc/hostname)" "vcr-testbed" "the VM keeps its own files"
+wait_for 60 "the container back as a standby" status_has 'standby +198.18.8.30:80 +up'
+
+# 6. A restart keeps the relieved places.
+kill $VCRD_PID; wait $VCRD_PID 2>/dev/null
+tb_start_vcrd
+wait_for 30 "up again" status_has 'primary +198.18.8.40:80 +up'
+expect_match "$(vcrctl status)" 'standby +198.18.8.30:80' "the moved standby restored"
+expect_eq "$(svc_field active)" primary "on the promoted VM"
+expect_eq "$(get w2.txt)" "written after the move" "served after the restart"
+echo "PASS: relieve: migrated by the load watch, undone on a failed step, promoted to a VM"
