@@ -206,6 +206,9 @@ finish(struct relieve *rl, int ok, const char *text)
 	rl->step = R_IDLE;
 	rl->frozen = 0;
 	cleanup(rl);
+	/* A reload may free these while no relieve runs. */
+	rl->virt = NULL;
+	rl->src = rl->dst = NULL;
 	vcrd_save_state(rl->s->d);
 }
 

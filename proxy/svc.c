@@ -953,8 +953,10 @@ vcrd_stop(struct vcrd *d)
 
 	ctl_close(d->ctl);
 	metrics_close(d->metrics);
-	TAILQ_FOREACH(s, &d->services, entry)
+	TAILQ_FOREACH(s, &d->services, entry) {
 		svc_stop_checks(s);
+		relieve_detach(s);	/* before the connections it uses go */
+	}
 	rec_close(d);
 	if (d->nf && d->conf && !d->conf->keep_rules_on_exit) {
 		if (nf_delete_table(d->nf, err, sizeof(err)) == -1)

@@ -80,8 +80,11 @@ lxc2 exec $CT2 -- pkill -f 'while :' || true
 
 # 5. Promotion to the spare VM.
 lxc2 exec $CT2 -- sh -c 'echo "written after the move" > /var/www/html/w2.txt'
+ends() { vcrctl events | grep -cE 'relieve +web +(done|undone): '; }
+n0=$(ends)
 out=$(vcrctl relieve web --to vm) || fail "relieve --to vm refused: $out"
-wait_event 'relieve +web +(done|undone): ' 300
+ended() { [ "$(ends)" -gt "$n0" ]; }
+wait_for 300 "the promotion" ended
 vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -10 >&2
 expect_match "$(vcrctl events)" 'relieve +web +done: promoted to VM' "promoted"
 expect_eq "$(svc_field active)" primary "the VM is the primary, and active"
