@@ -1315,6 +1315,14 @@ check_references(struct parser *ps, struct vcr_conf *conf)
 			    sc->rec.lxd);
 			return -1;
 		}
+		if (sc->migrate_line && strcmp(sc->relieve.to_lxd, sc->rec.lxd) != 0 &&
+		    strncmp(lxd_find(conf, sc->relieve.to_lxd)->url, "https://", 8) != 0) {
+			perr(ps, sc->migrate_line, "service '%s': relieve migrate-to: lxd %s is "
+			    "reached at %s; the source pushes the container to it, so it needs an "
+			    "https:// URL", sc->name, sc->relieve.to_lxd,
+			    lxd_find(conf, sc->relieve.to_lxd)->url);
+			return -1;
+		}
 		if (sc->promote_line && virt_find(conf, sc->relieve.vm_conn) == NULL) {
 			perr(ps, sc->promote_line, "service '%s': relieve promote-to: no "
 			    "'libvirt %s URI' line in the file", sc->name, sc->relieve.vm_conn);

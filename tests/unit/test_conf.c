@@ -353,6 +353,34 @@ static const struct {
 	  " sync {\n  source root@198.18.1.2\n  key /k\n }\n}\n", "test.conf:7: service 'web': field "
 	  "'failback': automatic with a 'sync' block would leave what the standby wrote behind; "
 	  "use 'failback manual' and 'vcrctl failback', which syncs it back first" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  cpu 80%\n }\n}\n",
+	  "test.conf:9: service 'web': relieve: needs 'migrate-to' or 'promote-to' (where the "
+	  "service goes)" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container m sb warm\n relieve {\n  migrate-to l sb2 198.18.2.3:80\n }\n}\n",
+	  "test.conf:10: service 'web': relieve migrate-to: lxd l is reached at unix:/s; the "
+	  "source pushes the container to it, so it needs an https:// URL" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to l sb2 198.18.2.3:80\n }\n}\n",
+	  "test.conf:10: service 'web': relieve migrate-to: l is the standby's own LXD server; "
+	  "name another one" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to n sb2 198.18.2.3:80\n }\n}\n",
+	  "test.conf:10: service 'web': relieve migrate-to: no 'lxd n URL' line in the file" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3\n }\n}\n",
+	  "test.conf:10: service 'web': field 'relieve migrate-to': bad value '198.18.2.3': "
+	  "expected the container's ADDRESS:PORT on that server" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  cpu 80\n }\n}\n",
+	  "test.conf:11: service 'web': field 'relieve cpu': bad value '80': expected a "
+	  "percentage of one CPU, such as 80% (200% is two CPUs)" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  strategy vm\n }\n}\n",
+	  "test.conf:11: service 'web': relieve: strategy vm needs 'promote-to'" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  promote-to hv web2 198.18.1.3:80 root@198.18.1.3\n }\n}\n",
+	  "test.conf:10: service 'web': relieve promote-to needs a 'sync' block (its key copies "
+	  "the container into the VM)" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n sync {\n  source root@198.18.1.2\n  key /k\n }\n relieve {\n  promote-to hv web2 198.18.1.3:80 198.18.1.3\n }\n}\n",
+	  "test.conf:14: service 'web': field 'relieve promote-to': bad value '198.18.1.3': "
+	  "expected USER@HOST for ssh to the VM after its address" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " relieve {\n  migrate-to m sb2 198.18.2.3:80\n }\n}\n",
+	  "test.conf:8: service 'web': relieve needs 'standby-container' (the container it "
+	  "moves or replaces)" },
 };
 
 static void

@@ -1,0 +1,103 @@
+#!/bin/bash
+# Benchmark: the service interruption and the time of each relieve
+# strategy, on the testbed's real VMs, LXD containers and a second LXD
+# server (issue 6), beside the time to boot the same service as a fresh VM.
+#
+# The primary VM is destroyed and its warm container takes over; a file is
+# written in it. Then, while a client makes a new connection every
+# CLIENT_MS (5) ms through the frontend:
+#   migrate  vcrctl relieve web --to b: the container frozen, copied to the
+#            second LXD server, started there with its new address, probed,
+#            switched to (one map element), the old one deleted;
+#   vm       vcrctl relieve web --to vm: a defined VM started, the
+#            container's files synced into it (live, then frozen), probed,
+#            switched to as the new primary.
+# Per strategy: the longest time without an answer (gap), failed requests,
+# the slowest answer, the frozen window and the whole relieve as vcrd
+# reports them, and whether the write is still served. The reference: a
+# fresh VM of the same image, from virsh start to its first HTTP answer.
+#
+#   sudo tests/bench/relieve.sh
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+INTERVAL=2s TIMEOUT=1500ms FALL=3	# the switches measured are commands, not probes
+bench_build
+tb_scene
+VM=vcr$ID-web CT=vcr$ID-web-sb CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2 VM3=vcr$ID-fresh
+tb_lxd2 b || fail "second LXD server"
+tb_vm $VM 198.18.8.10
+TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
+TB_VM_DEFINE_ONLY=1 tb_vm $VM3 198.18.8.50
+tb_container $CT 198.18.8.20 warm
+tb_wait_http 198.18.8.10 180 || fail "VM did not answer"
+tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+tb_conf "$(cat "$WORK/lxd2.conf")" \
+	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+	"$TB_IMG/id_ed25519")" \
+	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file /etc/vcr-net "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\ttimeout 5m\n\t}' \
+	"$CT2" "$VM2")")"
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+$VIRSH destroy $VM >/dev/null
+wait_for 30 "the cut-over" active_is standby
+lxc exec $CT -- sh -c 'echo "written before the relieve" > /var/www/html/rl.txt'
+
+R=$WORK/results
+: > "$R"
+printf '%-8s %8s %7s %9s %10s %9s %9s %s\n' strategy gap_ms failed requests max_ok_ms frozen_ms total_ms "write served"
+for to in b vm; do
+	ip netns exec $NS_C "$PY" "$top_srcdir/tests/client.py" --url "http://$FRONTEND/" \
+	    --seconds 400 --interval-ms "${CLIENT_MS:-5}" --timeout 10 --served-by > "$WORK/client.$to" &
+	cpid=$!
+	sleep 2
+	n0=$(vcrctl events | grep -cE 'relieve +web +(done|undone): ' || true)
+	vcrctl relieve web --to $to >/dev/null || fail "relieve --to $to refused"
+	rl_end() { [ "$(vcrctl events | grep -cE 'relieve +web +(done|undone): ')" -gt "$n0" ]; }
+	wait_for 400 "the relieve to $to" rl_end
+	sleep 3
+	kill $cpid 2>/dev/null; wait $cpid 2>/dev/null
+	vcrctl events | grep -qE 'relieve +web +done: ' || fail "relieve to $to undone"
+	sw=$(vcrctl events | grep -E 'relieve +web +switched to' | tail -1)
+	frozen=$(printf '%s' "$sw" | sed -nE 's/.*frozen_ms=([0-9]+).*/\1/p')
+	total=$(printf '%s' "$sw" | sed -nE 's/.*total_ms=([0-9]+).*/\1/p')
+	served=$(ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/rl.txt")
+	read -r gap failed n maxok < <("$PY" - "$WORK/client.$to" "$VM" "$CT" "$VM2" <<'EOPY'
+import sys
+ok = set(sys.argv[2:])
+done, failed, n, maxok = [], 0, 0, 0.0
+for l in open(sys.argv[1]):
+    if l.startswith("#"):
+        continue
+    start, lat, ans = l.split(None, 2)
+    n += 1
+    if ans.strip() in ok:
+        done.append(float(start) + float(lat))
+        maxok = max(maxok, float(lat))
+    else:
+        failed += 1
+done.sort()
+gap = max((b - a for a, b in zip(done, done[1:])), default=0.0)
+print("%.0f %d %d %.0f" % (gap, failed, n, maxok))
+EOPY
+)
+	name=$([ $to = b ] && echo migrate || echo vm)
+	ok=$([ "$served" = "written before the relieve" ] && echo yes || echo "NO ($served)")
+	printf '%-8s %8s %7s %9s %10s %9s %9s %s\n' $name "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$ok"
+	echo "$name $gap $failed $n $maxok ${frozen:-0} ${total:-0} $ok" >> "$R"
+	[ $to = b ] && wait_for 60 "the moved standby up" status_has 'standby +198.18.8.30:80 +up'
+done
+
+# The reference: the same service booted as a fresh VM.
+t0=$(date +%s%N)
+$VIRSH start $VM3 >/dev/null
+tb_wait_http 198.18.8.50 300 || fail "the fresh VM did not answer"
+boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo
+echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode dnat), LXD dir storage, qemu without KVM"
+while read -r name gap failed n maxok frozen total ok; do
+	printf '  %-7s gap %s ms, %s of %s requests failed, slowest answer %s ms; frozen %s ms, whole relieve %.1f s (%.2fx a fresh VM boot); write served: %s\n' \
+	    "$name" "$gap" "$failed" "$n" "$maxok" "$frozen" "$(echo "$total / 1000" | bc -l)" \
+	    "$(echo "$total / $boot_ms" | bc -l)" "$ok"
+done < "$R"
+echo "  reference: a fresh VM of the same image, virsh start to first HTTP answer: $boot_ms ms"
