@@ -134,8 +134,12 @@ int	svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_
 /* relieve.c: a loaded standby relieved (issue 6). */
 void	relieve_attach(struct svc *s);
 void	relieve_detach(struct svc *s);
-/* vcrctl relieve NAME --to LXD|vm: 0 started, -1 refused (err). */
-int	relieve_start(struct svc *s, const char *to, const char *why, char *err, size_t errlen);
+/*
+ * vcrctl relieve NAME --to LXD|vm [--prepare]: 0 started, -1 refused (err).
+ * prepare: the container (a standby, not serving) copied to LXD ahead.
+ */
+int	relieve_start(struct svc *s, const char *to, int prepare, const char *why, char *err,
+	    size_t errlen);
 int	relieve_running(const struct svc *s);
 /* 1 while a relieve holds the standby container frozen. */
 int	relieve_frozen(const struct svc *s);

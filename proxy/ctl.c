@@ -10,7 +10,8 @@
  *   POST /v1/services/NAME/failback      back to the primary
  *   POST /v1/services/NAME/sync          disk sync into the standby container now
  *   POST /v1/services/NAME/relieve?to=T  the container moved to LXD server T, or
- *                                        the service promoted to its VM (T=vm)
+ *                                        the service promoted to its VM (T=vm);
+ *                                        &prepare=1: a copy made ahead on T
  *   POST /v1/reload                      same as SIGHUP, with the answer
  *
  * Answers are JSON; an error is {"error": "..."} with 4xx.
@@ -275,11 +276,16 @@ handle(struct evhttp_request *req, void *arg)
 			return;
 		}
 		q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-		if (q == NULL || strncmp(q, "to=", 3) != 0 || q[3] == '\0') {
-			reply_error(req, 400, "relieve needs ?to=LXD or ?to=vm");
+		char to[64] = "";
+		int prepare = 0;
+		if (q && sscanf(q, "to=%63[^&]", to) == 1 && strchr(q, '&'))
+			prepare = strcmp(strchr(q, '&'), "&prepare=1") == 0 ? 1 : -1;
+		if (to[0] == '\0' || prepare == -1) {
+			reply_error(req, 400, "relieve needs ?to=LXD or ?to=vm, and &prepare=1 at most");
 			return;
 		}
-		if (relieve_start(s, q + 3, "requested by operator", err, sizeof(err)) == -1) {
+		if (relieve_start(s, to, prepare, prepare ? "prepare requested by operator" :
+		    "requested by operator", err, sizeof(err)) == -1) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "relieve %s refused: %s", name, err);
 			reply_error(req, 409, msg);

@@ -32,9 +32,11 @@ usage(void)
 	    "                   move NAME back to its primary; with disk sync, after\n"
 	    "                   syncing the standby's changes back (--no-sync: at once)\n"
 	    "  sync NAME        copy NAME's primary disk into its standby container now\n"
-	    "  relieve NAME --to LXD|vm\n"
+	    "  relieve NAME --to LXD|vm [--prepare]\n"
 	    "                   move NAME's container to the LXD server LXD, or promote\n"
-	    "                   NAME to the VM of its relieve block\n"
+	    "                   NAME to the VM of its relieve block; --prepare: copy the\n"
+	    "                   (standby) container to LXD ahead, so that a relieve later\n"
+	    "                   sends only what changed\n"
 	    "  reload           re-read the configuration (rejected whole if invalid)\n"
 	    "socket: -s, else $VCRCTL_SOCKET, else %s\n", VCR_DEFAULT_SOCKET);
 	exit(2);
@@ -202,6 +204,7 @@ main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 's' },
 		{ "no-sync", no_argument, NULL, 'n' },
 		{ "to", required_argument, NULL, 't' },
+		{ "prepare", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,6 +213,7 @@ main(int argc, char *argv[])
 	struct json_object *root;
 	int ch, code, no_sync = 0;
 	const char *to = NULL;
+	int prepare = 0;
 
 	if (sock == NULL)
 		sock = VCR_DEFAULT_SOCKET;
@@ -227,6 +231,9 @@ main(int argc, char *argv[])
 		case 't':
 			to = optarg;
 			break;
+		case 'p':
+			prepare = 1;
+			break;
 		default:
 			usage();
 		}
@@ -238,7 +245,7 @@ main(int argc, char *argv[])
 	cmd = argv[0];
 	if (no_sync && strcmp(cmd, "failover") != 0 && strcmp(cmd, "failback") != 0)
 		usage();
-	if ((to != NULL) != (strcmp(cmd, "relieve") == 0))
+	if ((to != NULL) != (strcmp(cmd, "relieve") == 0) || (prepare && to == NULL))
 		usage();
 	if (strcmp(cmd, "status") == 0 && argc == 1)
 		code = request(sock, "GET", "/v1/status", &body);
@@ -257,8 +264,9 @@ main(int argc, char *argv[])
 			fprintf(stderr, "vcrctl: --to '%s' is not an LXD server name or vm\n", to);
 			return 1;
 		}
-		snprintf(path, sizeof(path), "/v1/services/%s/%s%s%s", argv[1], cmd,
-		    no_sync ? "?sync=no" : to ? "?to=" : "", to ? to : "");
+		snprintf(path, sizeof(path), "/v1/services/%s/%s%s%s%s", argv[1], cmd,
+		    no_sync ? "?sync=no" : to ? "?to=" : "", to ? to : "",
+		    prepare ? "&prepare=1" : "");
 		code = request(sock, "POST", path, &body);
 	} else
 		usage();
@@ -288,7 +296,8 @@ main(int argc, char *argv[])
 	else if (strcmp(cmd, "sync") == 0)
 		printf("vcrd: sync of %s started (vcrctl events shows its end)\n", argv[1]);
 	else if (strcmp(cmd, "relieve") == 0)
-		printf("%s: relieve to %s started (vcrctl events shows each step)\n", argv[1], to);
+		printf("%s: %s to %s started (vcrctl events shows each step)\n", argv[1],
+		    prepare ? "copy" : "relieve", to);
 	else if (code == 202 && strcmp(cmd, "failover") == 0)
 		printf("%s: final sync running; the failover follows it when it succeeds "
 		    "(vcrctl events)\n", argv[1]);

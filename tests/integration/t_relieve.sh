@@ -2,17 +2,22 @@
 # Relieving a loaded standby, on real parts: a VM primary, its container
 # on one LXD server, a second LXD server (its own daemon on this machine,
 # reached over HTTPS), and a spare VM defined in libvirt.
+#  - relieve --to a target that is not configured: refused, naming those
+#    that are;
+#  - a migration whose set-file cannot be written is undone: the copy
+#    deleted on the second server, the container as it was;
+#  - --prepare copies the standby container to the second server ahead;
 #  - the VM is destroyed: the container serves; a file is written into it;
-#  - relieve --to a target that is not configured: refused, naming those that are;
-#  - a migration whose set-file cannot be written (after the container was
-#    frozen and copied) is undone: the container thawed and serving, the
-#    copy deleted on the second server;
+#  - a migration that fails after the container was frozen and the
+#    prepared copy refreshed is undone: the container thawed and serving,
+#    the prepared copy kept, stopped;
 #  - the container is loaded (a busy loop): the load watch migrates it to
-#    the second server (frozen, copied, set-file with its new address,
-#    started, probed, one map element): the service answers with the same
-#    content from the new address, the old instance is gone;
+#    the second server (frozen, changes sent to the prepared copy, set-file
+#    with its new address, started, probed, one map element): the service
+#    answers with the same content from the new address, the old instance
+#    is gone;
 #  - vcrctl relieve --to vm: the spare VM is started, the container's files
-#    synced into it, then switched to as the primary: the write is on the
+#    synced into it, then switched to as the primary: the writes are on the
 #    VM, the container is stopped and started again as its standby;
 #  - vcrd restarted: the relieved places come back from the state file.
 . "$(dirname "$0")/../lib.sh"
@@ -40,35 +45,64 @@ tb_start_vcrd
 wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
 get() { ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/$1"; }
 ct() { lxc exec $CT -- "$@"; }
+ends() { vcrctl events | grep -cE 'relieve +web +(done|undone): '; }
+relieve() {	# relieve ARGS...: runs vcrctl relieve web ARGS and waits for its end
+	local n0; n0=$(ends)
+	out=$(vcrctl relieve web "$@") || fail "relieve $* refused: $out"
+	ended() { [ "$(ends)" -gt "$n0" ]; }
+	wait_for 300 "relieve $*" ended
+}
 
-# 1. The VM dies; the container serves and takes a write.
+# 1. Refusals; a failed migration of the standby (not serving) is undone.
+out=$(vcrctl relieve web --to nosuch 2>&1) && fail "relieve to an unknown target accepted"
+expect_match "$out" 'the relieve block names b and vm' "names what is configured"
+out=$(vcrctl relieve web --to vm 2>&1) && fail "promotion accepted with the service on its primary"
+expect_match "$out" 'the service runs on its primary' "promotion replaces a serving container"
+relieve --to b
+expect_match "$(vcrctl events)" 'alert +web +relieve \(migrate\) not carried out: set-file: ' \
+	"the failed step is named"
+expect_match "$(vcrctl events)" 'undone: the service stays on its primary; nothing is left behind' \
+	"undone"
+lxc2 info $CT2 >/dev/null 2>&1 && fail "the copy should be deleted on the second server"
+lxc info $CT | grep -q 'Status: RUNNING' || fail "the container should still run"
+
+# 2. A copy prepared ahead.
+relieve_conf /etc/vcr-net
+vcrctl reload >/dev/null || fail "reload"
+relieve --to b --prepare
+expect_match "$(vcrctl events)" "relieve +web +done: prepared: b/$CT2 kept stopped" "prepared"
+lxc2 info $CT2 | grep -q 'Status: STOPPED' || fail "the prepared copy should be stopped"
+
+# 3. The VM dies; the container serves and takes a write.
+wait_for 30 "the standby up" status_has 'standby +198.18.8.20:80 +up'
 $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby
 ct sh -c 'echo "written during the failover" > /var/www/html/w.txt'
 expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
+out=$(vcrctl relieve web --to b --prepare 2>&1) && fail "--prepare accepted for a serving container"
 
-# 2. Refusals.
-out=$(vcrctl relieve web --to nosuch 2>&1) && fail "relieve to an unknown target accepted"
-expect_match "$out" 'the relieve block names b and vm' "names what is configured"
-
-# 3. A migration that fails after the freeze is undone.
-out=$(vcrctl relieve web --to b) || fail "relieve refused: $out"
-wait_event 'relieve +web +undone: ' 180
-vcrctl events | grep -E ' web ' | grep -E 'relieve|alert' >&2
-expect_match "$(vcrctl events)" 'alert +web +relieve \(migrate\) not carried out: set-file: ' \
-	"the failed step is named"
-expect_match "$(vcrctl events)" "copied to b/$CT2: took_ms=[0-9]+ \(the container frozen\)" "it got that far"
+# 4. A migration that fails after the freeze is undone; the prepared copy stays.
+relieve_conf /no/such/dir/vcr-net
+vcrctl reload >/dev/null || fail "reload"
+relieve --to b
+vcrctl events | grep -E ' web ' | grep -E 'relieve|alert' | tail -6 >&2
+expect_match "$(vcrctl events)" "changes since the prepared copy sent to b/$CT2: took_ms=[0-9]+ \(the container frozen\)" \
+	"it got that far"
+expect_match "$(vcrctl events)" 'undone: the service stays on its container; the prepared copy on the target is kept, stopped' \
+	"undone, the prepared copy kept"
 lxc info $CT | grep -q 'Status: RUNNING' || fail "the container should run (thawed)"
 expect_eq "$(get w.txt)" "written during the failover" "served by the container after the undo"
-lxc2 info $CT2 >/dev/null 2>&1 && fail "the copy should be deleted on the second server"
+lxc2 info $CT2 | grep -q 'Status: STOPPED' || fail "the prepared copy should be kept, stopped"
 expect_eq "$(svc_field active)" standby "still on the standby"
 
-# 4. The load watch migrates the loaded container.
+# 5. The load watch migrates the loaded container.
 relieve_conf /etc/vcr-net
 vcrctl reload >/dev/null || fail "reload"
 lxc exec $CT -- sh -c 'nohup sh -c "while :; do :; done" >/dev/null 2>&1 &'
 wait_event 'relieve +web +load over the threshold: cpu' 30
-wait_event 'relieve +web +done: ' 240
+wait_event 'relieve +web +done: local/' 240
+expect_match "$(vcrctl events)" 'relieve +web +load: cpu [0-9]+% memory [0-9]+ MiB for [0-9]+ ms: moving' \
+	"started by the load watch"
 vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -12 >&2
 expect_match "$(vcrctl status)" 'standby +198.18.8.30:80' "the standby is the new address"
 expect_match "$(ip netns exec $NS_V nft list table inet vcrecovery)" "198.18.8.30 . 80" "the map points at it"
@@ -78,13 +112,10 @@ lxc2 info $CT2 | grep -q 'Status: RUNNING' || fail "the moved container should r
 expect_match "$(vcrctl status)" 'container b/'"$CT2" "status names the new place"
 lxc2 exec $CT2 -- pkill -f 'while :' || true
 
-# 5. Promotion to the spare VM.
+# 6. Promotion to the spare VM.
 lxc2 exec $CT2 -- sh -c 'echo "written after the move" > /var/www/html/w2.txt'
-ends() { vcrctl events | grep -cE 'relieve +web +(done|undone): '; }
-n0=$(ends)
-out=$(vcrctl relieve web --to vm) || fail "relieve --to vm refused: $out"
-ended() { [ "$(ends)" -gt "$n0" ]; }
-wait_for 300 "the promotion" ended
+wait_for 30 "the moved container up" status_has 'container b/'"$CT2"' warm: Running'
+relieve --to vm
 vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -10 >&2
 expect_match "$(vcrctl events)" 'relieve +web +done: promoted to VM' "promoted"
 expect_eq "$(svc_field active)" primary "the VM is the primary, and active"
@@ -95,7 +126,7 @@ expect_eq "$(get w2.txt)" "written after the move" "served by the VM"
 expect_eq "$(tb_ssh 198.18.8.40 cat /etc/hostname)" "vcr-testbed" "the VM keeps its own files"
 wait_for 60 "the container back as a standby" status_has 'standby +198.18.8.30:80 +up'
 
-# 6. A restart keeps the relieved places.
+# 7. A restart keeps the relieved places.
 kill $VCRD_PID; wait $VCRD_PID 2>/dev/null
 tb_start_vcrd
 wait_for 30 "up again" status_has 'primary +198.18.8.40:80 +up'
