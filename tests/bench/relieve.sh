@@ -16,6 +16,10 @@
 # the slowest answer, the frozen window and the whole relieve as vcrd
 # reports them, and whether the write is still served. The reference: a
 # fresh VM of the same image, from virsh start to its first HTTP answer.
+# PREPARE=1 (the default) runs 'vcrctl relieve --prepare' first, while the
+# service is on its primary, so that the migration sends only the changes;
+# PREPARE=0 measures a whole copy (LXD's dir storage freezes the container
+# for all of it).
 #
 #   sudo tests/bench/relieve.sh
 . "$(dirname "$0")/../lib.sh"
@@ -39,6 +43,11 @@ tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$CT2" "$VM2")")"
 tb_start_vcrd
 wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+if [ "${PREPARE:-1}" = 1 ]; then
+	vcrctl relieve web --to b --prepare >/dev/null || fail "--prepare refused"
+	wait_event 'relieve +web +done: prepared' 300
+	wait_for 60 "the standby up" status_has 'standby +198.18.8.20:80 +up'
+fi
 $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby
 lxc exec $CT -- sh -c 'echo "written before the relieve" > /var/www/html/rl.txt'
@@ -85,7 +94,10 @@ EOPY
 	ok=$([ "$served" = "written before the relieve" ] && echo yes || echo "NO ($served)")
 	printf '%-8s %8s %7s %9s %10s %9s %9s %s\n' $name "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$ok"
 	echo "$name $gap $failed $n $maxok ${frozen:-0} ${total:-0} $ok" >> "$R"
-	[ $to = b ] && wait_for 60 "the moved standby up" status_has 'standby +198.18.8.30:80 +up'
+	if [ $to = b ]; then
+		wait_for 60 "the moved standby up" status_has 'standby +198.18.8.30:80 +up'
+		wait_for 60 "the moved container seen" status_has "container b/$CT2 warm: Running"
+	fi
 done
 
 # The reference: the same service booted as a fresh VM.
@@ -94,7 +106,7 @@ $VIRSH start $VM3 >/dev/null
 tb_wait_http 198.18.8.50 300 || fail "the fresh VM did not answer"
 boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo
-echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode dnat), LXD dir storage, qemu without KVM"
+echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode dnat), LXD dir storage, qemu without KVM, prepared copy: $([ "${PREPARE:-1}" = 1 ] && echo yes || echo no)"
 while read -r name gap failed n maxok frozen total ok; do
 	printf '  %-7s gap %s ms, %s of %s requests failed, slowest answer %s ms; frozen %s ms, whole relieve %.1f s (%.2fx a fresh VM boot); write served: %s\n' \
 	    "$name" "$gap" "$failed" "$n" "$maxok" "$frozen" "$(echo "$total / 1000" | bc -l)" \
