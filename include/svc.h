@@ -143,6 +143,15 @@ int	relieve_start(struct svc *s, const char *to, int prepare, const char *why, c
 int	relieve_running(const struct svc *s);
 /* 1 while a relieve holds the standby container frozen. */
 int	relieve_frozen(const struct svc *s);
+struct relieve_stats {
+	int		running;
+	unsigned	done, failed;	/* relieves ended since vcrd started */
+	int		have_load;	/* the load watch has a CPU reading */
+	unsigned	cpu_pct;
+	uint64_t	memory;
+};
+/* 0 with st filled, -1 without a relieve block. */
+int	relieve_stats(const struct svc *s, struct relieve_stats *st);
 struct json_object;
 /* Its status for vcrctl status ("relieve": {...}), or NULL without a relieve block. */
 struct json_object *relieve_json(const struct svc *s);

@@ -84,6 +84,30 @@ handle(struct evhttp_request *req, void *arg)
 			evbuffer_add_printf(b, "vcr_standby_degraded{service=\"%s\"} %d\n",
 			    s->conf->name, s->rec.degraded);
 	evbuffer_add_printf(b,
+	    "# HELP vcr_relieve_running 1 while a relieve of the service runs.\n"
+	    "# TYPE vcr_relieve_running gauge\n"
+	    "# HELP vcr_relieves_total Relieves ended since vcrd started, by result.\n"
+	    "# TYPE vcr_relieves_total counter\n"
+	    "# HELP vcr_standby_cpu_percent The serving container's CPU, percent of one CPU "
+	    "(the load watch's reading).\n"
+	    "# TYPE vcr_standby_cpu_percent gauge\n"
+	    "# HELP vcr_standby_memory_bytes The serving container's memory (the load watch's "
+	    "reading).\n"
+	    "# TYPE vcr_standby_memory_bytes gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry) {
+		struct relieve_stats rs;
+		if (relieve_stats(s, &rs) == -1)
+			continue;
+		evbuffer_add_printf(b, "vcr_relieve_running{service=\"%s\"} %d\n"
+		    "vcr_relieves_total{service=\"%s\",result=\"done\"} %u\n"
+		    "vcr_relieves_total{service=\"%s\",result=\"failed\"} %u\n",
+		    s->conf->name, rs.running, s->conf->name, rs.done, s->conf->name, rs.failed);
+		if (rs.have_load)
+			evbuffer_add_printf(b, "vcr_standby_cpu_percent{service=\"%s\"} %u\n"
+			    "vcr_standby_memory_bytes{service=\"%s\"} %llu\n", s->conf->name,
+			    rs.cpu_pct, s->conf->name, (unsigned long long)rs.memory);
+	}
+	evbuffer_add_printf(b,
 	    "# HELP vcr_libvirt_connected 1 while vcrd's libvirt connection for the primary is up.\n"
 	    "# TYPE vcr_libvirt_connected gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)

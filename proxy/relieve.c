@@ -129,6 +129,7 @@ struct relieve {
 	char		 why[160];
 	char		 fail[400];	/* why the undo runs */
 	char		 last[440];	/* the last relieve's end */
+	unsigned	 done, failed;
 	/* the load watch */
 	struct event	*load_timer;
 	struct lxd_req	*load_req;
@@ -214,6 +215,10 @@ finish(struct relieve *rl, int ok, const char *text)
 	    rl->to == RELIEVE_MIGRATE ? "migrate" : "vm", text);
 	if (!ok && rl->automatic)
 		rl->quiet_until_ms = now_ms() + QUIET_MS;
+	if (ok)
+		rl->done++;
+	else
+		rl->failed++;
 	rl->step = R_IDLE;
 	rl->frozen = 0;
 	cleanup(rl);
@@ -1125,4 +1130,20 @@ relieve_json(const struct svc *s)
 		    (int64_t)(now_ms() - rl->over_since_ms) : 0));
 	}
 	return o;
+}
+
+int
+relieve_stats(const struct svc *s, struct relieve_stats *st)
+{
+	const struct relieve *rl = s->rl;
+
+	if (rl == NULL || !s->conf->relieve.enabled)
+		return -1;
+	st->running = relieve_running(s);
+	st->done = rl->done;
+	st->failed = rl->failed;
+	st->have_load = rl->have_load;
+	st->cpu_pct = rl->cpu_pct;
+	st->memory = rl->mem;
+	return 0;
 }

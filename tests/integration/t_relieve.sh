@@ -126,6 +126,11 @@ expect_eq "$(get w2.txt)" "written after the move" "served by the VM"
 expect_eq "$(tb_ssh 198.18.8.40 cat /etc/hostname)" "vcr-testbed" "the VM keeps its own files"
 wait_for 60 "the container back as a standby" status_has 'standby +198.18.8.30:80 +up'
 
+m=$(ip netns exec $NS_V curl -s http://127.0.0.1:9107/metrics)
+expect_match "$m" 'vcr_relieves_total\{service="web",result="done"\} 3' "metrics: prepare, migrate, vm"
+expect_match "$m" 'vcr_relieves_total\{service="web",result="failed"\} 2' "metrics: the two undone"
+expect_match "$m" 'vcr_relieve_running\{service="web"\} 0' "metrics: none running"
+
 # 7. A restart keeps the relieved places.
 kill $VCRD_PID; wait $VCRD_PID 2>/dev/null
 tb_start_vcrd
