@@ -2,7 +2,7 @@
 # demonstration and the benchmarks need. install_deps [extra packages]
 BUILD_DEPS="build-essential autoconf automake libtool pkg-config libevent-dev libnftnl-dev
 	libmnl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev libvirt-dev"
-TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-rt-14-dev nginx-light"
+TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-rt-14-dev nginx-light openssl"
 # The recovery testbed: real VMs (libvirt + qemu, no KVM needed), real LXD,
 # and mmdebstrap to build their Debian image.
 TESTBED_DEPS="lxd libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
