@@ -480,13 +480,36 @@ parse_check(struct parser *ps, struct svc_conf *sc, const char *ctx)
 
 static int parse_bool(const char *s, int *out);
 
+/*
+ * The next "field value" line of a block: 1 with the field's name in
+ * field, its line in *l and its value in ps->tok; 0 at the closing '}';
+ * -1 on an error (reported).
+ */
+static int
+block_next(struct parser *ps, const char *ctx, const char *block, char *field, size_t len,
+    int *l)
+{
+	next_nonblank(ps);
+	if (ps->failed)
+		return -1;
+	if (ps->type == T_CLOSE)
+		return 0;
+	if (ps->type != T_WORD) {
+		perr(ps, ps->tok_line, "%s%s block not closed (missing '}')", ctx, block);
+		return -1;
+	}
+	snprintf(field, len, "%s", ps->tok);
+	*l = ps->tok_line;
+	return value(ps, ctx, field) == -1 ? -1 : 1;
+}
+
 /* sync { source user@host; key /path; interval 60s|off; timeout 10m; exclude P; restart yes|no } */
 static int
 parse_sync(struct parser *ps, struct svc_conf *sc, const char *ctx)
 {
 	struct sync_conf *y = &sc->sync;
 	char field[TOK_MAX];
-	int line = ps->tok_line, l;
+	int line = ps->tok_line, l, rc;
 
 	sc->sync_line = line;
 	y->enabled = 1;
@@ -494,20 +517,7 @@ parse_sync(struct parser *ps, struct svc_conf *sc, const char *ctx)
 		perr(ps, line, "%sfield 'sync': expected '{'", ctx);
 		return -1;
 	}
-	for (;;) {
-		next_nonblank(ps);
-		if (ps->failed)
-			return -1;
-		if (ps->type == T_CLOSE)
-			break;
-		if (ps->type != T_WORD) {
-			perr(ps, ps->tok_line, "%ssync block not closed (missing '}')", ctx);
-			return -1;
-		}
-		snprintf(field, sizeof(field), "%s", ps->tok);
-		l = ps->tok_line;
-		if (value(ps, ctx, field) == -1)
-			return -1;
+	while ((rc = block_next(ps, ctx, "sync", field, sizeof(field), &l)) == 1) {
 		if (strcmp(field, "source") == 0) {
 			if (strlen(ps->tok) >= sizeof(y->source) || strchr(ps->tok, '@') == NULL ||
 			    strpbrk(ps->tok, " \t;'\"$`\\") || ps->tok[0] == '-') {
@@ -562,6 +572,8 @@ parse_sync(struct parser *ps, struct svc_conf *sc, const char *ctx)
 		if (end_of_statement(ps, ctx, field) == -1)
 			return -1;
 	}
+	if (rc == -1)
+		return -1;
 	if (!y->source[0] || !y->key[0]) {
 		perr(ps, line, "%ssync: missing '%s'", ctx, !y->source[0] ? "source" : "key");
 		return -1;
@@ -594,7 +606,7 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 {
 	struct relieve_conf *rl = &sc->relieve;
 	char field[TOK_MAX];
-	int line = ps->tok_line, l, strategy_line = 0;
+	int line = ps->tok_line, l, rc, strategy_line = 0;
 
 	rl->enabled = 1;
 	sc->relieve_line = line;
@@ -604,20 +616,7 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 		perr(ps, line, "%sfield 'relieve': expected '{'", ctx);
 		return -1;
 	}
-	for (;;) {
-		next_nonblank(ps);
-		if (ps->failed)
-			return -1;
-		if (ps->type == T_CLOSE)
-			break;
-		if (ps->type != T_WORD) {
-			perr(ps, ps->tok_line, "%srelieve block not closed (missing '}')", ctx);
-			return -1;
-		}
-		snprintf(field, sizeof(field), "%s", ps->tok);
-		l = ps->tok_line;
-		if (value(ps, ctx, field) == -1)
-			return -1;
+	while ((rc = block_next(ps, ctx, "relieve", field, sizeof(field), &l)) == 1) {
 		if (strcmp(field, "migrate-to") == 0) {
 			sc->migrate_line = l;
 			if (!valid_name(ps->tok) || strlen(ps->tok) >= sizeof(rl->to_lxd)) {
@@ -727,6 +726,8 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 		if (end_of_statement(ps, ctx, field) == -1)
 			return -1;
 	}
+	if (rc == -1)
+		return -1;
 	if (!sc->migrate_line && !sc->promote_line) {
 		perr(ps, line, "%srelieve: needs 'migrate-to' or 'promote-to' (where the "
 		    "service goes)", ctx);

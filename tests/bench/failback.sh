@@ -68,25 +68,8 @@ for i in $(seq "$RUNS"); do
 	frozen=$(printf '%s' "$sw" | sed -nE 's/.*frozen_ms=([0-9]+).*/\1/p')
 	total=$(printf '%s' "$sw" | sed -nE 's/.*total_ms=([0-9]+).*/\1/p')
 	on_vm=$(vm cat /var/www/html/fb-$i.txt 2>/dev/null || echo MISSING)
-	read -r gap failed n maxok < <("$PY" - "$WORK/client.$i" "$VM" "$CT" <<'EOPY'
-import sys
-ok = set(sys.argv[2:])
-done, failed, n, maxok = [], 0, 0, 0.0
-for l in open(sys.argv[1]):
-    if l.startswith("#"):
-        continue
-    start, lat, ans = l.split(None, 2)
-    n += 1
-    if ans.strip() in ok:
-        done.append(float(start) + float(lat))
-        maxok = max(maxok, float(lat))
-    else:
-        failed += 1
-done.sort()
-gap = max((b - a for a, b in zip(done, done[1:])), default=0.0)
-print("%.0f %d %d %.0f" % (gap, failed, n, maxok))
-EOPY
-)
+	read -r gap failed n maxok < <("$PY" "$top_srcdir/tests/bench/silence.py" \
+	    "$WORK/client.$i" "$VM" "$CT")
 	printf '%-4s %8s %7s %9s %10s %9s %9s %s\n' "$i" "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$on_vm"
 	echo "$gap $failed $n $maxok ${frozen:-0} ${total:-0} $([ "$on_vm" = "run $i" ] && echo 1 || echo 0)" >> "$R"
 	wait_for 60 "the standby up again" status_has 'standby +198.18.8.20:80 +up'

@@ -71,25 +71,8 @@ for to in b vm; do
 	frozen=$(printf '%s' "$sw" | sed -nE 's/.*frozen_ms=([0-9]+).*/\1/p')
 	total=$(printf '%s' "$sw" | sed -nE 's/.*total_ms=([0-9]+).*/\1/p')
 	served=$(ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/rl.txt")
-	read -r gap failed n maxok < <("$PY" - "$WORK/client.$to" "$VM" "$CT" "$VM2" <<'EOPY'
-import sys
-ok = set(sys.argv[2:])
-done, failed, n, maxok = [], 0, 0, 0.0
-for l in open(sys.argv[1]):
-    if l.startswith("#"):
-        continue
-    start, lat, ans = l.split(None, 2)
-    n += 1
-    if ans.strip() in ok:
-        done.append(float(start) + float(lat))
-        maxok = max(maxok, float(lat))
-    else:
-        failed += 1
-done.sort()
-gap = max((b - a for a, b in zip(done, done[1:])), default=0.0)
-print("%.0f %d %d %.0f" % (gap, failed, n, maxok))
-EOPY
-)
+	read -r gap failed n maxok < <("$PY" "$top_srcdir/tests/bench/silence.py" \
+	    "$WORK/client.$to" "$VM" "$CT" "$VM2")
 	name=$([ $to = b ] && echo migrate || echo vm)
 	ok=$([ "$served" = "written before the relieve" ] && echo yes || echo "NO ($served)")
 	printf '%-8s %8s %7s %9s %10s %9s %9s %s\n' $name "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$ok"

@@ -19,23 +19,19 @@ tb_services() {
 		(setsid lxd --group root >/var/log/vcr-lxd.log 2>&1 &)
 		timeout 120 lxd waitready || { echo "lxd did not start" >&2; return 1; }
 	fi
-	if ! lxc storage show default >/dev/null 2>&1; then
-		lxd init --preseed <<-'PRESEED'
-		config:
-		  images.auto_update_interval: "0"
-		storage_pools:
-		- name: default
-		  driver: dir
-		profiles:
-		- name: default
-		  devices:
-		    root:
-		      path: /
-		      pool: default
-		      type: disk
-		PRESEED
-	fi
+	lxc storage show default >/dev/null 2>&1 || tb_preseed | lxd init --preseed
 	tb_libvirtd
+}
+
+# LXD's setup here: a dir pool, a default profile with the root disk, no
+# image updates; $1, when given, is core.https_address.
+tb_preseed() {
+	printf 'config:\n'
+	[ -z "${1:-}" ] || printf '  core.https_address: %s\n' "$1"
+	printf '  images.auto_update_interval: "0"\n'
+	printf 'storage_pools:\n- name: default\n  driver: dir\n'
+	printf 'profiles:\n- name: default\n  devices:\n    root:\n'
+	printf '      path: /\n      pool: default\n      type: disk\n'
 }
 
 tb_libvirtd() {
@@ -170,21 +166,7 @@ tb_lxd2() {
 	mkdir -p "$TB_LXD2_DIR"
 	(LXD_DIR=$TB_LXD2_DIR setsid lxd --group root >"$WORK/lxd2.log" 2>&1 &)
 	LXD_DIR=$TB_LXD2_DIR timeout 60 lxd waitready || { cat "$WORK/lxd2.log" >&2; return 1; }
-	LXD_DIR=$TB_LXD2_DIR lxd init --preseed <<-PRESEED || return 1
-	config:
-	  core.https_address: $TB_LXD2_ADDR
-	  images.auto_update_interval: "0"
-	storage_pools:
-	- name: default
-	  driver: dir
-	profiles:
-	- name: default
-	  devices:
-	    root:
-	      path: /
-	      pool: default
-	      type: disk
-	PRESEED
+	tb_preseed "$TB_LXD2_ADDR" | LXD_DIR=$TB_LXD2_DIR lxd init --preseed || return 1
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 		-subj "/CN=vcr-test-$ID-lxd2" -keyout "$WORK/lxd2-client.key" \
 		-out "$WORK/lxd2-client.crt" 2>/dev/null
