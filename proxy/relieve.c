@@ -27,7 +27,9 @@
  *
  * The load watch reads the serving container's CPU and memory from LXD
  * every LOAD_MS and relieves by the configured strategy once the load
- * stayed over the threshold for the configured time.
+ * stayed over the threshold for the configured time; of the containers
+ * over their thresholds on one LXD server, the busiest (CPU) goes first,
+ * one at a time.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -972,7 +974,7 @@ static void
 load_done(void *arg, const struct lxd_result *r)
 {
 	struct relieve *rl = arg;
-	struct svc *s = rl->s;
+	struct svc *s = rl->s, *o;
 	const struct relieve_conf *c = &s->conf->relieve;
 	struct json_object *v, *w;
 	uint64_t ns = 0, t = now_us(), ms = now_ms();
@@ -1013,6 +1015,15 @@ load_done(void *arg, const struct lxd_result *r)
 	}
 	if (ms - rl->over_since_ms < c->for_ms || relieve_running(s) || ms < rl->quiet_until_ms)
 		return;
+	/* The busiest container over its threshold on this LXD server goes first. */
+	TAILQ_FOREACH(o, &s->d->services, entry) {
+		if (o == s || o->rl == NULL || o->rec.lxd != s->rec.lxd)
+			continue;
+		if (relieve_running(o) && o->rl->src == s->rec.lxd)
+			return;		/* one at a time per server: next reading */
+		if (o->rl->over_since_ms && o->rl->cpu_pct > rl->cpu_pct)
+			return;
+	}
 	snprintf(why, sizeof(why), "load: cpu %u%% memory %" PRIu64 " MiB for %" PRIu64 " ms",
 	    rl->cpu_pct, rl->mem >> 20, ms - rl->over_since_ms);
 	if (relieve_start(s, c->strategy == RELIEVE_MIGRATE ? c->to_lxd : "vm", 0, why, err,
@@ -1020,7 +1031,8 @@ load_done(void *arg, const struct lxd_result *r)
 		rl->automatic = 1;
 		rl->over_since_ms = 0;
 	} else {
-		events_add(s->conf->name, "alert", "relieve (%s) not started: %s", why, err);
+		events_add(s->conf->name, "alert", "relieve (%s) not started: %s; the load watch "
+		    "tries again in %u s", why, err, QUIET_MS / 1000);
 		rl->quiet_until_ms = ms + QUIET_MS;
 	}
 }

@@ -16,6 +16,8 @@
 # the slowest answer, the frozen window and the whole relieve as vcrd
 # reports them, and whether the write is still served. The reference: a
 # fresh VM of the same image, from virsh start to its first HTTP answer.
+# MODE=http (or tcp) relays the clients instead of DNAT (held and, for
+# idempotent requests, replayed across the switch).
 # PREPARE=1 (the default) runs 'vcrctl relieve --prepare' first, while the
 # service is on its primary, so that the migration sends only the changes;
 # PREPARE=0 measures a whole copy (LXD's dir storage freezes the container
@@ -36,7 +38,7 @@ tb_container $CT 198.18.8.20 warm
 tb_wait_http 198.18.8.10 180 || fail "VM did not answer"
 tb_wait_http 198.18.8.20 60 || fail "container did not answer"
 tb_conf "$(cat "$WORK/lxd2.conf")" \
-	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' "mode ${MODE:-dnat}" \
 	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
 	"$TB_IMG/id_ed25519")" \
 	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file /etc/vcr-net "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\ttimeout 5m\n\t}' \
@@ -89,7 +91,7 @@ $VIRSH start $VM3 >/dev/null
 tb_wait_http 198.18.8.50 300 || fail "the fresh VM did not answer"
 boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo
-echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode dnat), LXD dir storage, qemu without KVM, prepared copy: $([ "${PREPARE:-1}" = 1 ] && echo yes || echo no)"
+echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode ${MODE:-dnat}), LXD dir storage, qemu without KVM, prepared copy: $([ "${PREPARE:-1}" = 1 ] && echo yes || echo no)"
 while read -r name gap failed n maxok frozen total ok; do
 	printf '  %-7s gap %s ms, %s of %s requests failed, slowest answer %s ms; frozen %s ms, whole relieve %.1f s (%.2fx a fresh VM boot); write served: %s\n' \
 	    "$name" "$gap" "$failed" "$n" "$maxok" "$frozen" "$(echo "$total / 1000" | bc -l)" \
