@@ -29,18 +29,14 @@
 INTERVAL=2s TIMEOUT=1500ms FALL=3	# the switches measured are commands, not probes
 bench_build
 tb_scene
-VM=vcr$ID-web CT=vcr$ID-web-sb CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2 VM3=vcr$ID-fresh
+CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2 VM3=vcr$ID-fresh
 tb_lxd2 b || fail "second LXD server"
-tb_vm $VM 198.18.8.10
 TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
 TB_VM_DEFINE_ONLY=1 tb_vm $VM3 198.18.8.50
-tb_container $CT 198.18.8.20 warm
-tb_wait_http 198.18.8.10 180 || fail "VM did not answer"
-tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+TB_BOOT_S=180 tb_web
 tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' "mode ${MODE:-dnat}" \
-	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
-	"$TB_IMG/id_ed25519")" \
+	"$(tb_sync_block)" \
 	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file /etc/vcr-net "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\ttimeout 5m\n\t}' \
 	"$CT2" "$VM2")")"
 tb_start_vcrd

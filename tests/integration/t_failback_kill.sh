@@ -12,17 +12,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_scene
-VM=vcr$ID-web CT=vcr$ID-web-sb
-tb_vm $VM 198.18.8.10
-tb_container $CT 198.18.8.20 warm
-tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
-tb_wait_http 198.18.8.20 60 || fail "container did not answer"
-vm() { tb_ssh 198.18.8.10 "$@"; }
-ct() { lxc exec $CT -- "$@"; }
+tb_web
 wait_for 60 "ssh on the VM" vm true
 tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
-	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
-	"$TB_IMG/id_ed25519")")"
+	"$(tb_sync_block)")"
 tb_start_vcrd
 wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
 vcrctl sync web >/dev/null || fail "first sync refused"

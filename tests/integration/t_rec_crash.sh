@@ -6,11 +6,7 @@
 . "$(dirname "$0")/../testbed/lib.sh"
 INTERVAL=3s TIMEOUT=1s
 tb_scene
-VM=vcr$ID-web CT=vcr$ID-web-sb
-tb_vm $VM 198.18.8.10
-tb_container $CT 198.18.8.20 warm
-tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
-tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+tb_web
 tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm)"
 tb_start_vcrd
 wait_for 30 "both sides up" first_checks_done

@@ -23,20 +23,16 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_scene
-VM=vcr$ID-web CT=vcr$ID-web-sb CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2
+CT2=vcr$ID-web-b VM2=vcr$ID-web-vm2
 tb_lxd2 b || fail "second LXD server"
-tb_vm $VM 198.18.8.10
 TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
-tb_container $CT 198.18.8.20 warm
-tb_wait_http 198.18.8.10 120 || fail "VM did not answer"
-tb_wait_http 198.18.8.20 60 || fail "container did not answer"
-wait_for 60 "ssh on the VM" tb_ssh 198.18.8.10 true
+tb_web
+wait_for 60 "ssh on the VM" vm true
 
 relieve_conf() {	# relieve_conf SET-FILE-PATH
 	tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
-	"$(printf 'sync {\n\t\tsource root@198.18.8.10\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
-	"$TB_IMG/id_ed25519")" \
+	"$(tb_sync_block)" \
 	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
 	"$CT2" "$1" "$VM2")")"
 }
@@ -44,7 +40,6 @@ relieve_conf /no/such/dir/vcr-net
 tb_start_vcrd
 wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
 get() { ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/$1"; }
-ct() { lxc exec $CT -- "$@"; }
 ends() { vcrctl events | grep -cE 'relieve +web +(done|undone): '; }
 relieve() {	# relieve ARGS...: runs vcrctl relieve web ARGS and waits for its end
 	local n0; n0=$(ends)

@@ -116,6 +116,26 @@ tb_container() {
 	[ "$kind" = cold ] || lxc start "$name" >/dev/null 2>&1
 }
 
+# tb_web [warm|cold]: the usual pair, both answering (a cold container is
+# left stopped): VM $VM at 198.18.8.10 and its container $CT at
+# 198.18.8.20. vm and ct run a command in them.
+tb_web() {
+	VM=vcr$ID-web CT=vcr$ID-web-sb
+	tb_vm $VM 198.18.8.10
+	tb_container $CT 198.18.8.20 "${1:-warm}"
+	tb_wait_http 198.18.8.10 "${TB_BOOT_S:-120}" || fail "VM did not answer"
+	[ "${1:-warm}" = cold ] || tb_wait_http 198.18.8.20 60 || fail "container did not answer"
+}
+vm() { tb_ssh 198.18.8.10 "$@"; }
+ct() { lxc exec "$CT" -- "$@"; }
+
+# tb_sync_block [ADDR]: a sync block (from root@ADDR, 198.18.8.10 by
+# default; on demand only) for tb_service's extra lines.
+tb_sync_block() {
+	printf 'sync {\n\t\tsource root@%s\n\t\tkey %s\n\t\tinterval off\n\t\ttimeout 5m\n\t}' \
+		"${1:-198.18.8.10}" "$TB_IMG/id_ed25519"
+}
+
 # tb_wait_http ADDR [SECONDS]: until http://ADDR/ answers (from vcrd's namespace).
 tb_wait_http() {
 	local i
