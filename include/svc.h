@@ -134,6 +134,8 @@ int	svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_
 /* relieve.c: a loaded standby relieved (issue 6). */
 void	relieve_attach(struct svc *s);
 void	relieve_detach(struct svc *s);
+/* Drops the load watch's LXD request in flight (a reload may free its server). */
+void	relieve_quiesce(struct svc *s);
 /*
  * vcrctl relieve NAME --to LXD|vm [--prepare]: 0 started, -1 refused (err).
  * prepare: the container (a standby, not serving) copied to LXD ahead.

@@ -1092,6 +1092,15 @@ relieve_attach(struct svc *s)
 }
 
 void
+relieve_quiesce(struct svc *s)
+{
+	if (s->rl && s->rl->load_req) {
+		lxd_cancel(s->rl->load_req);
+		s->rl->load_req = NULL;
+	}
+}
+
+void
 relieve_detach(struct svc *s)
 {
 	struct relieve *rl = s->rl;

@@ -716,6 +716,8 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
 			return -1;
 		}
+	TAILQ_FOREACH(s, &d->services, entry)
+		relieve_quiesce(s);
 	if ((nc = conf_load(old->path, e, sizeof(e))) == NULL) {
 		d->reload_failures++;
 		snprintf(err, errlen, "%s", e);
