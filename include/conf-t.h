@@ -174,8 +174,8 @@ struct svc_conf {
 	struct rec_conf	rec;
 	struct sync_conf sync;
 	struct relieve_conf relieve;
-	int		vm_line, ct_line, sync_line;
-	int		relieve_line, migrate_line, promote_line;	/* where primary-vm, standby-container are */
+	int		vm_line, ct_line, sync_line;	/* where primary-vm, standby-container, sync are */
+	int		relieve_line, migrate_line, promote_line;	/* relieve, its migrate-to, promote-to */
 	int		fence_set, fence_line;	/* parsing: 1 refuse/proceed, -1 off */
 	int		failback_line;
 	int		failover_auto;

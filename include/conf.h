@@ -19,6 +19,8 @@ int		 svc_conf_equal(const struct svc_conf *a, const struct svc_conf *b);
 const char	*fmt_endpoint(const struct endpoint *ep, char *buf, size_t len);
 /* "dnat", "tcp", "http" */
 const char	*fwd_mode_name(enum fwd_mode m);
+/* A relieve's result from sc's side as it is now: m's from_* set, to_* cleared. */
+void		 conf_moved_init(struct moved *m, const struct svc_conf *sc, int side);
 /* Puts a relieve's result into sc (side 0 primary, 1 standby). */
 void		 conf_move(struct svc_conf *sc, int side, const struct moved *m);
 /*

@@ -1563,6 +1563,21 @@ side_fields(struct svc_conf *sc, int side, struct endpoint **ep, char **a, char 
 }
 
 void
+conf_moved_init(struct moved *m, const struct svc_conf *sc, int side)
+{
+	struct endpoint *ep;
+	char *a, *b, *src;
+
+	side_fields((struct svc_conf *)sc, side, &ep, &a, &b, &src);
+	memset(m, 0, sizeof(*m));
+	m->from_ep = *ep;
+	snprintf(m->from_a, sizeof(m->from_a), "%s", a);
+	snprintf(m->from_b, sizeof(m->from_b), "%s", b);
+	if (src)
+		snprintf(m->from_src, sizeof(m->from_src), "%s", src);
+}
+
+void
 conf_move(struct svc_conf *sc, int side, const struct moved *m)
 {
 	struct endpoint *ep;

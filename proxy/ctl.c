@@ -231,6 +231,20 @@ events_json(void)
 	return arr;
 }
 
+/* The service a /v1/services/NAME/... request names, or NULL once answered 404. */
+static struct svc *
+service_of(struct ctl *c, struct evhttp_request *req, const char *name)
+{
+	struct svc *s = vcrd_find(c->d, name);
+	char err[128];
+
+	if (s == NULL) {
+		snprintf(err, sizeof(err), "no service named '%s'", name);
+		reply_error(req, 404, err);
+	}
+	return s;
+}
+
 static void
 handle(struct evhttp_request *req, void *arg)
 {
@@ -270,11 +284,8 @@ handle(struct evhttp_request *req, void *arg)
 	if (method == EVHTTP_REQ_POST &&
 	    sscanf(path, "/v1/services/%48[^/]/%15s", name, verb) == 2 &&
 	    strcmp(verb, "relieve") == 0) {
-		if ((s = vcrd_find(c->d, name)) == NULL) {
-			snprintf(err, sizeof(err), "no service named '%s'", name);
-			reply_error(req, 404, err);
+		if ((s = service_of(c, req, name)) == NULL)
 			return;
-		}
 		q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 		char to[64] = "";
 		int prepare = 0;
@@ -299,11 +310,8 @@ handle(struct evhttp_request *req, void *arg)
 	if (method == EVHTTP_REQ_POST &&
 	    sscanf(path, "/v1/services/%48[^/]/%15s", name, verb) == 2 &&
 	    strcmp(verb, "sync") == 0) {
-		if ((s = vcrd_find(c->d, name)) == NULL) {
-			snprintf(err, sizeof(err), "no service named '%s'", name);
-			reply_error(req, 404, err);
+		if ((s = service_of(c, req, name)) == NULL)
 			return;
-		}
 		if (rec_sync_now(s, err, sizeof(err)) == -1) {
 			char msg[600];
 			snprintf(msg, sizeof(msg), "sync %s refused: %s", name, err);
@@ -318,11 +326,8 @@ handle(struct evhttp_request *req, void *arg)
 	if (method == EVHTTP_REQ_POST &&
 	    sscanf(path, "/v1/services/%48[^/]/%15s", name, verb) == 2 &&
 	    (strcmp(verb, "failover") == 0 || strcmp(verb, "failback") == 0)) {
-		if ((s = vcrd_find(c->d, name)) == NULL) {
-			snprintf(err, sizeof(err), "no service named '%s'", name);
-			reply_error(req, 404, err);
+		if ((s = service_of(c, req, name)) == NULL)
 			return;
-		}
 		q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 		with_sync = !(q && strcmp(q, "sync=no") == 0);
 		if (verb[4] == 'o')

@@ -119,16 +119,16 @@ struct relieve {
 	char		*cert;		/* the target server's, PEM */
 	struct json_object *body;	/* the instance for the target */
 	char		 src_name[REC_OBJ_MAX];
-	char		 src_op[160], dst_op[160];
+	char		 dst_op[160];	/* the target's side, awaited after the source's */
 	struct chk	*probe;
 	unsigned	 probe_ok;
 	struct sync	*sync;
 	struct event	*timer;		/* next step off the callback's stack */
 	void		(*next)(struct relieve *);
-	uint64_t	 t0_us, frozen_us, deadline_us, pass1_ms;
+	uint64_t	 t0_us, frozen_us, deadline_us;
+	unsigned	 copy_ms;	/* migrate: from the start to the end of the copy */
 	unsigned	 frozen_ms;	/* frozen until the switch */
 	unsigned	 tries;
-	char		 why[160];
 	char		 fail[400];	/* why the undo runs */
 	char		 last[440];	/* the last relieve's end */
 	unsigned	 done, failed;
@@ -145,7 +145,8 @@ struct relieve {
 static void fail(struct relieve *rl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void undo_next(struct relieve *rl);
 static void m_target(struct relieve *rl);
-static void m_after_copy(struct relieve *rl);
+static void m_remove_old(struct relieve *rl);
+static void m_file(struct relieve *rl);
 static void m_start(struct relieve *rl);
 static void v_pass1(struct relieve *rl);
 static void probe_start(struct relieve *rl, const struct endpoint *ep);
@@ -370,12 +371,10 @@ m_switch(struct relieve *rl)
 {
 	struct svc *s = rl->s;
 	const struct relieve_conf *c = &s->conf->relieve;
-	struct moved m = { 0 };
+	struct moved m;
 	char err[300];
 
-	m.from_ep = s->conf->standby;
-	snprintf(m.from_a, sizeof(m.from_a), "%s", s->conf->rec.lxd);
-	snprintf(m.from_b, sizeof(m.from_b), "%s", s->conf->rec.container);
+	conf_moved_init(&m, s->conf, SIDE_STANDBY);
 	m.to_ep = c->to_addr;
 	snprintf(m.to_a, sizeof(m.to_a), "%s", c->to_lxd);
 	snprintf(m.to_b, sizeof(m.to_b), "%s", c->to_container);
@@ -386,11 +385,11 @@ m_switch(struct relieve *rl)
 	rl->created = rl->dst_started = 0;	/* the standby now: no undo touches it */
 	rl->frozen = 0;
 	rl->frozen_ms = rl->frozen_us ? since_ms(rl->frozen_us) : 0;
-	events_add(name(rl), "relieve", "switched to %s/%s: copy %" PRIu64 " ms, "
+	events_add(name(rl), "relieve", "switched to %s/%s: copy %u ms, "
 	    "frozen_ms=%u total_ms=%u; stopping and deleting %s/%s", c->to_lxd,
-	    c->to_container, rl->pass1_ms, rl->frozen_ms, since_ms(rl->t0_us),
+	    c->to_container, rl->copy_ms, rl->frozen_ms, since_ms(rl->t0_us),
 	    lxd_name(rl->src), rl->src_name);
-	m_after_copy(rl);
+	m_remove_old(rl);
 }
 
 static void m_lxd_done(void *arg, const struct lxd_result *r);
@@ -504,19 +503,18 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 		break;
 	}
 	case M_PUSH:
-		snprintf(rl->src_op, sizeof(rl->src_op), "%s", r->operation);
 		rl->step = M_WAIT_SRC;
-		rl->req = lxd_op_wait(rl->src, rl->src_op, timeout_s(rl), m_lxd_done, rl);
+		rl->req = lxd_op_wait(rl->src, r->operation, timeout_s(rl), m_lxd_done, rl);
 		break;
 	case M_WAIT_SRC:
 		rl->step = M_WAIT_DST;
 		rl->req = lxd_op_wait(rl->dst, rl->dst_op, timeout_s(rl), m_lxd_done, rl);
 		break;
 	case M_WAIT_DST:
-		rl->pass1_ms = since_ms(rl->t0_us);
-		events_add(name(rl), "relieve", "%s %s/%s: took_ms=%" PRIu64 "%s",
+		rl->copy_ms = since_ms(rl->t0_us);
+		events_add(name(rl), "relieve", "%s %s/%s: took_ms=%u%s",
 		    rl->refresh ? "changes since the prepared copy sent to" : "copied to",
-		    c->to_lxd, c->to_container, rl->pass1_ms, rl->serving && !rl->prepare ?
+		    c->to_lxd, c->to_container, rl->copy_ms, rl->serving && !rl->prepare ?
 		    " (the container frozen)" : "");
 		if (rl->prepare) {
 			char text[300];
@@ -527,17 +525,15 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 			finish(rl, 1, text);
 			return;
 		}
-		m_start(rl);
+		m_file(rl);
 		return;
 	case M_FREEZE:
 		rl->frozen_us = now_us();
 		m_target(rl);
 		return;
 	case M_FILE:
-		rl->step = M_START;
-		rl->req = lxd_instance_start(rl->dst, c->to_container,
-		    (s->conf->rec.start_timeout_ms + 999) / 1000, m_lxd_done, rl);
-		break;
+		m_start(rl);
+		return;
 	case M_START:
 		rl->dst_started = 1;
 		events_add(name(rl), "relieve", "started %s/%s (took_ms=%u); probing %s",
@@ -598,31 +594,43 @@ m_target(struct relieve *rl)
 		fail(rl, "cannot send the request for: %s", step_names[rl->step]);
 }
 
-/* After the copy: set-file, then start (a cold standby that does not serve stays stopped). */
+/* After the copy: set-file, when there is one. */
+static void
+m_file(struct relieve *rl)
+{
+	const struct relieve_conf *c = &rl->s->conf->relieve;
+
+	if (!c->file_path[0]) {
+		m_start(rl);
+		return;
+	}
+	rl->step = M_FILE;
+	rl->req = lxd_file_put(rl->dst, c->to_container, c->file_path, c->file_content,
+	    m_lxd_done, rl);
+	if (rl->req == NULL)
+		fail(rl, "cannot send the request for: %s", step_names[rl->step]);
+}
+
+/* Then the start (a cold standby that does not serve stays stopped). */
 static void
 m_start(struct relieve *rl)
 {
 	const struct relieve_conf *c = &rl->s->conf->relieve;
 
-	if (c->file_path[0]) {
-		rl->step = M_FILE;
-		rl->req = lxd_file_put(rl->dst, c->to_container, c->file_path, c->file_content,
-		    m_lxd_done, rl);
-	} else if (!rl->serving && rl->s->conf->rec.cold) {
+	if (!rl->serving && rl->s->conf->rec.cold) {
 		m_switch(rl);
 		return;
-	} else {
-		rl->step = M_START;
-		rl->req = lxd_instance_start(rl->dst, c->to_container,
-		    (rl->s->conf->rec.start_timeout_ms + 999) / 1000, m_lxd_done, rl);
 	}
+	rl->step = M_START;
+	rl->req = lxd_instance_start(rl->dst, c->to_container,
+	    (rl->s->conf->rec.start_timeout_ms + 999) / 1000, m_lxd_done, rl);
 	if (rl->req == NULL)
 		fail(rl, "cannot send the request for: %s", step_names[rl->step]);
 }
 
 /* After the switch: the old instance stopped, then deleted. */
 static void
-m_after_copy(struct relieve *rl)
+m_remove_old(struct relieve *rl)
 {
 	rl->step = M_STOP_OLD;
 	rl->req = lxd_instance_action(rl->src, rl->src_name, "stop", 1, 30, m_lxd_done, rl);
@@ -640,13 +648,10 @@ v_switch(struct relieve *rl)
 {
 	struct svc *s = rl->s;
 	const struct relieve_conf *c = &s->conf->relieve;
-	struct moved m = { 0 };
+	struct moved m;
 	char err[300];
 
-	m.from_ep = s->conf->primary;
-	snprintf(m.from_a, sizeof(m.from_a), "%s", s->conf->rec.vm_conn);
-	snprintf(m.from_b, sizeof(m.from_b), "%s", s->conf->rec.vm);
-	snprintf(m.from_src, sizeof(m.from_src), "%s", s->conf->sync.source);
+	conf_moved_init(&m, s->conf, SIDE_PRIMARY);
 	m.to_ep = c->vm_addr;
 	snprintf(m.to_a, sizeof(m.to_a), "%s", c->vm_conn);
 	snprintf(m.to_b, sizeof(m.to_b), "%s", c->vm);
@@ -663,13 +668,9 @@ v_switch(struct relieve *rl)
 	    "answered the relieve's probes");
 	if (vcrd_command(s->d, s, CMD_FAILBACK, err, sizeof(err)) == -1 ||
 	    s->dec.active != SIDE_PRIMARY) {
-		/* The file's primary is replaced, the traffic not moved: say so loudly. */
-		events_add(name(rl), "alert", "relieve: %s is the primary now but the switch to "
-		    "it was refused (%s); the service stays on its container, thawed", c->vm,
-		    err);
-		rl->step = U_THAW - 1;
-		snprintf(rl->fail, sizeof(rl->fail), "the switch to the VM was refused: %s", err);
-		undo_next(rl);
+		/* The primary is replaced, the traffic not moved: the container thawed. */
+		fail(rl, "the switch to %s was refused (%s); it is the primary now, the "
+		    "service stays on its container", c->vm, err);
 		return;
 	}
 	events_add(name(rl), "relieve", "switched to %s (%s): frozen_ms=%u total_ms=%u; "
@@ -740,7 +741,6 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 			later(rl, v_pass1, RETRY_MS);
 			return;
 		}
-		rl->pass1_ms = since_ms(rl->t0_us);
 		events_add(name(rl), "relieve", "synced into %s (live): files_changed=%u "
 		    "bytes=%" PRIu64 " took_ms=%u rules=%u; freezing %s/%s", c->vm,
 		    st->files_changed, st->bytes, st->last_ms, st->rules, rl->s->conf->rec.lxd,
@@ -934,11 +934,10 @@ relieve_start(struct svc *s, const char *to, int prepare, const char *why, char 
 		return -1;
 	}
 	snprintf(rl->src_name, sizeof(rl->src_name), "%s", s->conf->rec.container);
-	snprintf(rl->why, sizeof(rl->why), "%s", why);
 	rl->t0_us = now_us();
 	rl->frozen_us = 0;
 	rl->frozen_ms = 0;
-	rl->pass1_ms = 0;
+	rl->copy_ms = 0;
 	rl->frozen = rl->created = rl->vm_started = rl->refresh = rl->dst_started = 0;
 	rl->automatic = 0;
 	rl->fail[0] = '\0';

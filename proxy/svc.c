@@ -33,6 +33,7 @@ svc_target(const struct svc *s, enum side side)
 static int batch_masq(struct nf_batch *, enum nf_op, const struct vcr_conf *,
     const struct vcr_conf *);
 static void svc_start_checks(struct vcrd *d, struct svc *s);
+static void svc_forget_check(struct svc *s, int side);
 static int batch_relayed(struct nf_batch *, enum nf_op, const struct vcr_conf *,
     const struct vcr_conf *);
 
@@ -247,10 +248,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 	} else
 		s->moved[side] = *m;
 	s->moved[side].set = 1;
-	chk_free(s->side[side].chk);
-	s->side[side].chk = NULL;
-	memset(&s->side[side].ctr, 0, sizeof(s->side[side].ctr));
-	snprintf(s->side[side].last_reason, sizeof(s->side[side].last_reason), "not checked yet");
+	svc_forget_check(s, side);
 	svc_start_checks(d, s);
 	rec_detach(s);
 	s->rec.vm[0] = '\0';
@@ -494,6 +492,16 @@ svc_start_checks(struct vcrd *d, struct svc *s)
 	}
 }
 
+/* A side's check to be made again (new target or settings): its health unknown. */
+static void
+svc_forget_check(struct svc *s, int side)
+{
+	chk_free(s->side[side].chk);
+	s->side[side].chk = NULL;
+	memset(&s->side[side].ctr, 0, sizeof(s->side[side].ctr));
+	snprintf(s->side[side].last_reason, sizeof(s->side[side].last_reason), "not checked yet");
+}
+
 static void
 svc_stop_checks(struct svc *s)
 {
@@ -725,10 +733,9 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		return -1;
 	}
 	/* What relieves changed stays, unless the file now says otherwise. */
-	unsigned char *carried[2];
-	carried[0] = calloc(nc->nservices + 1, 2);
-	carried[1] = carried[0] ? carried[0] + nc->nservices + 1 : NULL;
-	if (carried[0] == NULL) {
+	unsigned char (*carried)[2] = calloc(nc->nservices ? nc->nservices : 1,
+	    sizeof(*carried));	/* [service][side]: a relieve's place kept */
+	if (carried == NULL) {
 		conf_free(nc);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -739,7 +746,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		for (int k = 0; s && k < 2; k++)
 			if (s->moved[k].set && conf_moved_from(sc, k, &s->moved[k]) == 1) {
 				conf_move(sc, k, &s->moved[k]);
-				carried[k][i] = 1;
+				carried[i][k] = 1;
 			}
 		i++;
 	}
@@ -749,7 +756,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	i = 0;
 
 	if (rel == NULL) {
-		free(carried[0]);
+		free(carried);
 		conf_free(nc);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -762,7 +769,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			while (i-- > 0)
 				relay_free(rel[i]);
 			free(rel);
-			free(carried[0]);
+			free(carried);
 			conf_free(nc);
 			d->reload_failures++;
 			snprintf(err, errlen, "%s", e);
@@ -800,7 +807,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		for (i = 0; i < nc->nservices; i++)
 			relay_free(rel[i]);
 		free(rel);
-		free(carried[0]);
+		free(carried);
 		conf_free(nc);
 		d->reload_failures++;
 		snprintf(err, errlen, "nftables refused the change: %s", e);
@@ -835,18 +842,14 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 					if (same_check && ep_eq(svc_target(s, (enum side)k),
 					    k ? &sc->standby : &sc->primary))
 						continue;
-					chk_free(s->side[k].chk);
-					s->side[k].chk = NULL;
-					memset(&s->side[k].ctr, 0, sizeof(s->side[k].ctr));
-					snprintf(s->side[k].last_reason,
-					    sizeof(s->side[k].last_reason), "not checked yet");
+					svc_forget_check(s, k);
 				}
 				changed++;
 			}
 			s->conf = sc;
 		}
 		for (int k = 0; k < 2; k++)
-			if (s->moved[k].set && !carried[k][i]) {
+			if (s->moved[k].set && !carried[i][k]) {
 				events_add(sc->name, "reload", "the file names the %s itself now: "
 				    "the relieve's record is dropped", k ? "standby" : "primary");
 				memset(&s->moved[k], 0, sizeof(s->moved[k]));
@@ -865,7 +868,7 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		TAILQ_INSERT_TAIL(&next, s, entry);
 	}
 	free(rel);
-	free(carried[0]);
+	free(carried);
 	while ((s = TAILQ_FIRST(&d->services)) != NULL) {
 		TAILQ_REMOVE(&d->services, s, entry);
 		svc_free(s);

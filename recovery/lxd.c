@@ -129,20 +129,21 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 
 static void done_cb(CURL *easy, CURLcode rc, void *arg);
 static int send_body(struct lxd_req *r, const char *method, const char *path,
-    const char *body, size_t len, const char *const *extra, long timeout_ms);
+    const char *type, const char *body, size_t len, const char *const *extra, long timeout_ms);
 
 /* One HTTP request of r (method GET or PUT with a JSON body). */
 static int
 send_req(struct lxd_req *r, const char *method, const char *path, const char *json,
     long timeout_ms)
 {
-	return send_body(r, method, path, json, json ? strlen(json) : 0, NULL, timeout_ms);
+	return send_body(r, method, path, "application/json", json, json ? strlen(json) : 0,
+	    NULL, timeout_ms);
 }
 
-/* body of len bytes (NULL: a GET); extra: headers besides the content type. */
+/* body of len bytes and its content type (body NULL: no body); extra: more headers. */
 static int
-send_body(struct lxd_req *r, const char *method, const char *path, const char *body,
-    size_t len, const char *const *extra, long timeout_ms)
+send_body(struct lxd_req *r, const char *method, const char *path, const char *type,
+    const char *body, size_t len, const char *const *extra, long timeout_ms)
 {
 	struct lxd *l = r->l;
 	char url[512];
@@ -180,8 +181,9 @@ send_body(struct lxd_req *r, const char *method, const char *path, const char *b
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	if (body) {
-		r->headers = curl_slist_append(NULL, extra ? "Content-Type: application/octet-stream" :
-		    "Content-Type: application/json");
+		char ct[64];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", type);
+		r->headers = curl_slist_append(NULL, ct);
 		for (; extra && *extra; extra++)
 			r->headers = curl_slist_append(r->headers, *extra);
 		curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
@@ -193,6 +195,17 @@ send_body(struct lxd_req *r, const char *method, const char *path, const char *b
 	r->req.cb = done_cb;
 	r->req.arg = r;
 	return curl_ev_add(l->cev, r->easy, &r->req);
+}
+
+/* The long poll on the operation r->op, up to r->timeout_s. */
+static int
+send_wait(struct lxd_req *r)
+{
+	char path[256];
+
+	r->phase = PH_WAIT;
+	snprintf(path, sizeof(path), "%s/wait?timeout=%u", r->op, r->timeout_s);
+	return send_req(r, "GET", path, NULL, (long)(r->timeout_s + 5) * 1000);
 }
 
 static void
@@ -220,7 +233,6 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 	struct lxd_result res = { 0 };
 	struct json_object *js = NULL, *v, *md = NULL;
 	const char *type, *s;
-	char path[256];
 
 	if (rc != CURLE_OK) {
 		fail(r, "LXD unreachable: ", r->curl_err[0] ? r->curl_err : curl_easy_strerror(rc));
@@ -274,9 +286,7 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 		}
 		snprintf(r->op, sizeof(r->op), "%s", s);
 		json_object_put(js);
-		r->phase = PH_WAIT;
-		snprintf(path, sizeof(path), "%s/wait?timeout=%u", r->op, r->timeout_s);
-		if (send_req(r, "GET", path, NULL, (long)(r->timeout_s + 5) * 1000) == -1)
+		if (send_wait(r) == -1)
 			fail(r, "cannot start the request to ", r->op);
 		return;
 	case PH_WAIT:
@@ -453,15 +463,12 @@ struct lxd_req *
 lxd_op_wait(struct lxd *l, const char *op, unsigned timeout_s, lxd_cb cb, void *arg)
 {
 	struct lxd_req *r;
-	char path[256];
 
 	if ((r = req_new(l, "", cb, arg)) == NULL)
 		return NULL;
-	r->phase = PH_WAIT;
 	r->timeout_s = timeout_s ? timeout_s : 30;
 	snprintf(r->op, sizeof(r->op), "%s", op);
-	snprintf(path, sizeof(path), "%s/wait?timeout=%u", op, r->timeout_s);
-	if (send_req(r, "GET", path, NULL, (long)(r->timeout_s + 5) * 1000) == -1) {
+	if (send_wait(r) == -1) {
 		req_free(r);
 		return NULL;
 	}
@@ -486,7 +493,8 @@ lxd_file_put(struct lxd *l, const char *instance, const char *path, const char *
 	}
 	snprintf(url, sizeof(url), "/1.0/instances/%s/files?path=%s", instance, esc);
 	curl_free(esc);
-	if (send_body(r, "POST", url, content, strlen(content), hdr, LXD_GET_TIMEOUT_MS) == -1) {
+	if (send_body(r, "POST", url, "application/octet-stream", content, strlen(content), hdr,
+	    LXD_GET_TIMEOUT_MS) == -1) {
 		req_free(r);
 		return NULL;
 	}

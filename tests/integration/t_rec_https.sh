@@ -18,12 +18,8 @@ tb_container $CT 198.18.8.20 cold
 start_backend $NS_P primary $PRIMARY
 
 LXD_ADDR=$TB_NET.1:$((8443 + ID % 1000))
-mkcert() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=vcr-test-$ID-$1" -keyout "$WORK/$1.key" -out "$WORK/$1.crt" 2>/dev/null
-}
-mkcert client
-mkcert stranger
+tb_mkcert client
+tb_mkcert stranger
 fp=$(openssl x509 -in "$WORK/client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
 old_https=$(lxc config get core.https_address)
 https_cleanup() {

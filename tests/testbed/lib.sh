@@ -173,10 +173,17 @@ tb_wait_steady() {
 	return 1
 }
 
-# tb_lxd2: a second LXD server on this machine (its own LXD_DIR, as LXD's
-# own test suite runs several), listening on the bridge at $TB_LXD2_ADDR,
-# trusting a client certificate made here. Prints the 'lxd' block for
-# vcrd.conf naming it NAME ($1). lxc2 runs lxc against it.
+# tb_mkcert NAME: a self-signed client certificate, $WORK/NAME.crt and .key.
+tb_mkcert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=vcr-test-$ID-$1" -keyout "$WORK/$1.key" -out "$WORK/$1.crt" 2>/dev/null
+}
+
+# tb_lxd2 NAME: a second LXD server on this machine (its own LXD_DIR, as
+# LXD's own test suite runs several), listening on the bridge at
+# $TB_LXD2_ADDR, trusting a client certificate made here. Writes the 'lxd'
+# block naming it NAME for vcrd.conf to $WORK/lxd2.conf. lxc2 runs lxc
+# against it.
 TB_LXD2_DIR=
 lxc2() { LXD_DIR=$TB_LXD2_DIR lxc "$@"; }
 tb_lxd2() {
@@ -187,9 +194,7 @@ tb_lxd2() {
 	(LXD_DIR=$TB_LXD2_DIR setsid lxd --group root >"$WORK/lxd2.log" 2>&1 &)
 	LXD_DIR=$TB_LXD2_DIR timeout 60 lxd waitready || { cat "$WORK/lxd2.log" >&2; return 1; }
 	tb_preseed "$TB_LXD2_ADDR" | LXD_DIR=$TB_LXD2_DIR lxd init --preseed || return 1
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=vcr-test-$ID-lxd2" -keyout "$WORK/lxd2-client.key" \
-		-out "$WORK/lxd2-client.crt" 2>/dev/null
+	tb_mkcert lxd2-client
 	lxc2 config trust add "$WORK/lxd2-client.crt" >/dev/null || return 1
 	printf 'lxd %s https://%s {\n\tclient-cert %s\n\tclient-key %s\n\tserver-cert %s\n}\n' \
 		"$1" "$TB_LXD2_ADDR" "$WORK/lxd2-client.crt" "$WORK/lxd2-client.key" \
@@ -197,9 +202,13 @@ tb_lxd2() {
 }
 
 tb_lxd2_cleanup() {
-	[ -n "$TB_LXD2_DIR" ] && [ -S "$TB_LXD2_DIR/unix.socket" ] || return 0
-	for c in $(lxc2 list -c n --format csv 2>/dev/null); do lxc2 delete -f "$c" >/dev/null 2>&1; done
-	LXD_DIR=$TB_LXD2_DIR timeout 30 lxd shutdown >/dev/null 2>&1
+	[ -n "$TB_LXD2_DIR" ] || return 0
+	if [ -S "$TB_LXD2_DIR/unix.socket" ]; then
+		for c in $(lxc2 list -c n --format csv 2>/dev/null); do
+			lxc2 delete -f "$c" >/dev/null 2>&1
+		done
+		LXD_DIR=$TB_LXD2_DIR timeout 30 lxd shutdown >/dev/null 2>&1
+	fi
 	for m in $(awk -v d="$TB_LXD2_DIR" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
