@@ -28,6 +28,8 @@ struct sync_stats {
 	char		 restarted[200];	/* units or "container" restarted by the last run */
 	unsigned	 conflicts;		/* back: files both sides changed: nothing copied */
 	char		 conflict_paths[200];	/* the first few */
+	int		 by_list;		/* back, final pass: only the paths listed */
+	unsigned	 listed;		/* ... changed in the container since the last pass */
 };
 
 /* Called once per run. */
@@ -50,7 +52,8 @@ int		 sync_start(struct sync *y, char *err, size_t errlen);
 /*
  * Back only: the same run again, reusing the last successful run's
  * container path and exclusion list (no LXD or snapshot round trip): the
- * failback's final pass, while the container is frozen.
+ * failback's final pass, while the container is frozen. It sends only what
+ * changed in the container since that run began (by_list, listed).
  */
 int		 sync_start_again(struct sync *y, char *err, size_t errlen);
 int		 sync_running(const struct sync *y);

@@ -760,8 +760,8 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 		return;
 	}
 	events_add(name(rl), "relieve", "final pass into %s (container frozen): "
-	    "files_changed=%u took_ms=%u; probing %s", c->vm, st->files_changed, st->last_ms,
-	    c->vm);
+	    "listed=%u files_changed=%u took_ms=%u; probing %s", c->vm, st->listed,
+	    st->files_changed, st->last_ms, c->vm);
 	rl->step = V_PROBE;
 	probe_start(rl, &c->vm_addr);
 }

@@ -658,10 +658,15 @@ back_done(void *arg, int ok, const struct sync_stats *st)
 		    st->conflicts > 5 ? " ..." : "");
 		return;
 	}
-	events_add(s->conf->name, "failback", "%s: files_changed=%u other=%u bytes=%llu "
-	    "took_ms=%u", s->rec.fb == FB_PASS1 ? "synced back (live)" :
-	    "final pass (container frozen)", st->files_changed, st->other_changes,
-	    (unsigned long long)st->bytes, st->last_ms);
+	if (s->rec.fb == FB_PASS1)
+		events_add(s->conf->name, "failback", "synced back (live): files_changed=%u "
+		    "other=%u bytes=%llu took_ms=%u", st->files_changed, st->other_changes,
+		    (unsigned long long)st->bytes, st->last_ms);
+	else
+		events_add(s->conf->name, "failback", "final pass (container frozen): "
+		    "listed=%u files_changed=%u other=%u bytes=%llu took_ms=%u (find %u, "
+		    "rsync %u)", st->listed, st->files_changed, st->other_changes,
+		    (unsigned long long)st->bytes, st->last_ms, st->snapshot_ms, st->rsync_ms);
 	if (s->rec.fb == FB_PASS1)
 		fb_lxd(s, FB_FREEZE, "freeze", 0);
 	else if (s->side[SIDE_PRIMARY].ctr.h != H_UP)

@@ -29,6 +29,13 @@
  * nothing is deleted on the primary and no service is restarted there.
  * Changes under /var/log, /var/cache, /var/tmp, /var/lib/systemd,
  * /var/lib/apt and /var/lib/dhcp are not conflicts.
+ *
+ * The back run's final pass (sync_start_again, the container frozen) does
+ * not walk the primary's tree again: find lists what changed in the
+ * container's root file system (status change time, which no one can set
+ * back) since the last pass began, and rsync sends only those paths
+ * (--files-from; the exclusion list still applies). Back runs share one
+ * ssh connection (ControlMaster): the final pass does not pay a handshake.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,8 +57,10 @@
 #define RSYNC_OUT_MAX	(64u << 20)
 #define MAX_UNITS	16
 #define SKEW_S		5	/* back: the primary's clock may be this much behind ours */
+#define CTIME_SLACK_S	2	/* a file's ctime may lag the wall clock by a tick */
+#define MUX_PERSIST	"ControlPersist=10"	/* back: the connection outlives a pass */
 
-enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_CHANGED, S_RSYNC, S_RESTART };
+enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_CHANGED, S_LIST, S_RSYNC, S_RESTART };
 
 struct sync {
 	struct event_base *base;
@@ -77,6 +86,9 @@ struct sync {
 	char		 units[MAX_UNITS][96];
 	unsigned	 nunits, unit_i;
 	int		 restart_ct;
+	uint64_t	 rsync_wall_ms;	/* this run's rsync began */
+	uint64_t	 pass_wall_ms;	/* back: the last good run's rsync began (0: none) */
+	int		 by_list;	/* this rsync sends the listed paths only */
 	struct sync_stats st;
 };
 
@@ -151,6 +163,8 @@ done(struct sync *y, int ok, const char *fmt, ...)
 	y->st.last_wall_ms = wall_ms();
 	y->st.last_ms = (unsigned)(now_ms() - y->t0_ms);
 	if (ok) {
+		if (y->back)
+			y->pass_wall_ms = y->rsync_wall_ms;
 		y->st.last_ok_wall_ms = y->st.last_wall_ms;
 		y->st.last_ok_start_wall_ms = y->st.last_wall_ms - y->st.last_ms;
 		y->st.error[0] = '\0';
@@ -166,8 +180,10 @@ done(struct sync *y, int ok, const char *fmt, ...)
 	if (!y->back || !ok) {	/* back: kept for sync_start_again() */
 		excl_free(y->excl);
 		y->excl = NULL;
+		y->pass_wall_ms = 0;
 	}
 	y->step = S_IDLE;
+	y->by_list = 0;
 	y->cb(y->arg, ok, &y->st);
 }
 
@@ -386,7 +402,7 @@ static void
 start_rsync(struct sync *y)
 {
 	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[540], mnt[520];
-	char ids[2][64], exfrom[600];
+	char ids[2][64], exfrom[600], list[600];
 	char *rules_buf;
 	size_t rlen;
 	struct excl_stats es;
@@ -422,7 +438,11 @@ start_rsync(struct sync *y)
 	y->st.rules_ms = lap(y);
 	snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o BatchMode=yes -o "
 	    "StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s -o ConnectTimeout=5 "
-	    "-o ServerAliveInterval=5 -o ServerAliveCountMax=3", key, kh);
+	    "-o ServerAliveInterval=5 -o ServerAliveCountMax=3%s%s%s", key, kh,
+	    y->back ? " -o ControlMaster=auto -o " MUX_PERSIST " -o ControlPath=" : "",
+	    y->back ? y->workdir : "", y->back ? "/cm-%r@%h:%p" : "");
+	if (!y->by_list)
+		y->rsync_wall_ms = wall_ms();
 	snprintf(src, sizeof(src), "%s:/", y->conf.source);
 	snprintf(dst, sizeof(dst), "%s/", y->rootfs);
 	if (y->range) {
@@ -475,6 +495,16 @@ start_rsync(struct sync *y)
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;
+	/*
+	 * Times to the nanosecond: by default rsync compares whole seconds and
+	 * skips a file rewritten with the same size within the second.
+	 */
+	argv[n++] = "--modify-window=-1";
+	if (y->by_list) {
+		snprintf(list, sizeof(list), "--files-from=%s/changed", y->workdir);
+		argv[n++] = list;
+		argv[n++] = "--ignore-times";	/* listed: changed, whatever size and time say */
+	}
 	argv[n++] = "--itemize-changes";
 	argv[n++] = "--out-format=%i %n%L";
 	argv[n++] = "--stats";
@@ -517,6 +547,77 @@ ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen, char *khop
 	argv[n++] = "ConnectTimeout=5";
 	argv[n++] = y->conf.source;
 	return n;
+}
+
+/* ---- 2c. back, final pass: what the container changed since the last pass ---- */
+
+static void
+list_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+	char path[600];
+	uid_t owner = y->range ? (uid_t)y->hostid : 0;
+	const char *p = r->out, *end = r->out + r->out_len;
+	char *buf, *o;
+
+	y->proc = NULL;
+	y->st.snapshot_ms = lap(y);
+	if (r->status != 0 || r->out_truncated) {
+		done(y, 0, "listing the container's changed files: %s", r->out_truncated ?
+		    "too many" : r->timed_out ? "timed out" : r->err);
+		return;
+	}
+	if ((buf = malloc(r->out_len + 1)) == NULL) {
+		done(y, 0, "%s", "out of memory listing the changed files");
+		return;
+	}
+	/* NUL-separated, relative to the root; the root itself ("") dropped. */
+	o = buf;
+	y->st.listed = 0;
+	while (p < end) {
+		const char *z = memchr(p, '\0', (size_t)(end - p));
+		size_t l = z ? (size_t)(z - p) : (size_t)(end - p);
+
+		if (l > 0) {
+			memcpy(o, p, l);
+			o += l;
+			*o++ = '\0';
+			y->st.listed++;
+		}
+		p += l + 1;
+	}
+	snprintf(path, sizeof(path), "%s/changed", y->workdir);
+	if (write_file(path, buf, (size_t)(o - buf), owner) == -1) {
+		free(buf);
+		done(y, 0, "cannot write %s: %s", path, strerror(errno));
+		return;
+	}
+	free(buf);
+	if (y->st.listed == 0) {
+		y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
+		y->st.bytes = 0;
+		done(y, 1, "%s", "");	/* nothing changed: nothing to send */
+		return;
+	}
+	start_rsync(y);
+}
+
+static void
+start_list(struct sync *y)
+{
+	char since[32];
+	const char *argv[] = { "find", y->rootfs, "-xdev", "-newerct", since, "-printf",
+	    "%P\\0", NULL };
+
+	snprintf(since, sizeof(since), "@%llu",
+	    (unsigned long long)(y->pass_wall_ms / 1000 - CTIME_SLACK_S));
+	y->by_list = 1;
+	y->st.by_list = 1;
+	y->rsync_wall_ms = wall_ms();	/* the container is frozen: nothing changes now */
+	y->step = S_LIST;
+	if ((y->proc = proc_run(y->base, argv, NULL, 0, SNAPSHOT_MAX, y->conf.timeout_ms,
+	    list_done, y)) == NULL)
+		done(y, 0, "%s", "cannot start find");
 }
 
 /* ---- 2b. back: what both sides changed since the last forward sync ---- */
@@ -781,6 +882,9 @@ sync_start(struct sync *y, char *err, size_t errlen)
 	}
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
+	y->rsync_wall_ms = 0;
+	y->by_list = y->st.by_list = 0;
+	y->st.listed = 0;
 	excl_free(y->excl);
 	y->excl = NULL;
 	y->step = S_INSTANCE;
@@ -803,8 +907,12 @@ sync_start_again(struct sync *y, char *err, size_t errlen)
 	}
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
-	y->step = S_RSYNC;
-	start_rsync(y);
+	if (y->pass_wall_ms)
+		start_list(y);
+	else {
+		y->step = S_RSYNC;
+		start_rsync(y);
+	}
 	return 0;
 }
 

@@ -38,6 +38,11 @@ $VIRSH start $VM >/dev/null
 tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
 wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
 wait_for 60 "ssh on the VM again" vm true	# nginx may answer before sshd runs
+# A writer in the container until it is frozen: its last write must reach
+# the VM (the final pass sends what changed since the live pass began).
+lxc exec $CT -- sh -c 'i=0; while :; do i=$((i + 1)); echo $i > /var/www/html/n.tmp &&
+	mv /var/www/html/n.tmp /var/www/html/n.txt; sleep 0.05; done' >/dev/null 2>&1 &
+WRITER=$!
 out=$(vcrctl failback web) || fail "failback refused: $out"
 expect_match "$out" 'syncing the standby' "vcrctl failback answers at once"
 fb_end() { active_is primary || vcrctl events | grep -qE 'alert +web +failback'; }
@@ -47,6 +52,12 @@ done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback
 wait_for 60 "the container back as a warm standby" done_ev
 vcrctl events | grep -E ' web +' | grep -E 'failback|command|alert' >&2
 expect_match "$(vcrctl events)" 'failback +web +done: local/'"$CT"' restarted' "warm standby again"
+kill $WRITER 2>/dev/null; wait $WRITER 2>/dev/null
+expect_match "$(vcrctl events)" 'final pass \(container frozen\): listed=[1-9]' \
+	"the final pass lists what the writer changed"
+last=$(cat /var/lib/lxd/storage-pools/default/containers/$CT/rootfs/var/www/html/n.txt)
+[ "${last:-0}" -gt 1 ] || fail "the writer did not run: '$last'"
+expect_eq "$(vm cat /var/www/html/n.txt)" "$last" "the writer's last write (before the freeze) on the VM"
 expect_eq "$(vm cat /var/www/html/w.txt)" "written during the failover" "the write on the VM"
 expect_eq "$(get w.txt)" "written during the failover" "served after the failback"
 expect_eq "$(get)" "page changed during the failover" "the changed page"
