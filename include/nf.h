@@ -7,9 +7,14 @@
  *                  with a per-element counter (new connections since then)
  *   set masq       targets whose DNATed traffic is masqueraded
  *   set relayed    frontends of mode tcp services: vcrd itself listens there
+ *   set held       frontends whose new connections wait: their standby is
+ *                  frozen for a final sync or copy; a dropped SYN is sent
+ *                  again by the client (after 1 s), past the switch
  *   chain prerouting (nat):  ip daddr . tcp dport @relayed accept
+ *                            ip daddr . tcp dport @held drop
  *                            dnat ip to ip daddr . tcp dport map @services
  *   chain output (nat):      meta mark != NF_RELAY_MARK ip daddr . tcp dport @relayed accept
+ *                            ip daddr . tcp dport @held drop
  *                            dnat ip to ip daddr . tcp dport map @services
  *   chain postrouting (nat): ct status dnat ip daddr . tcp dport @masq masquerade
  *
@@ -28,6 +33,7 @@
 #define NF_MAP		"services"
 #define NF_MASQ		"masq"
 #define NF_RELAYED	"relayed"
+#define NF_HELD		"held"
 #define NF_RELAY_MARK	0x7663	/* "vc": SO_MARK of vcrd's upstream sockets */
 
 struct nf;
@@ -41,6 +47,7 @@ enum nf_set {
 	NF_SET_SERVICES = 0,
 	NF_SET_MASQ,
 	NF_SET_RELAYED,
+	NF_SET_HELD,
 };
 
 /* One element change; a batch of them is applied atomically. */

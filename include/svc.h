@@ -67,6 +67,7 @@ struct svc {
 	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
 	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	gen;		/* bumped at each cut-over */
+	int		held;		/* its frontend in the held set (svc_hold) */
 	unsigned	error_run;	/* traffic errors in a row on the active side */
 	uint64_t	resp_5xx;	/* mode http: of the last responses from the active side, */
 	unsigned	resp_seen;	/* which were 5xx (bit 0 the newest), and how many so far */
@@ -130,6 +131,11 @@ void	svc_mark_down(struct svc *s, enum side side, const char *reason);
  * (err set) when the kernel refused: nothing changed.
  */
 int	svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t errlen);
+/*
+ * Mode dnat: new connections held (SYNs dropped) while the active standby
+ * is frozen; the switch or svc_hold(s, 0, ...) lets them through.
+ */
+void	svc_hold(struct svc *s, int on, const char *why);
 
 /* relieve.c: a loaded standby relieved (issue 6). */
 void	relieve_attach(struct svc *s);

@@ -40,11 +40,12 @@
 #define SET_ID_SERVICES		1
 #define SET_ID_MASQ		2
 #define SET_ID_RELAYED		3
+#define SET_ID_HELD		4
 /* nft's udata type for an element comment. */
 #define UDATA_ELEM_COMMENT	0
 #define NF_ACK_WAIT_MS		2000
-/* Messages of the table's skeleton: 3 table, 3 sets, 3 chains, 5 rules. */
-#define NF_SKELETON_MSGS	14u
+/* Messages of the table's skeleton: 3 table, 4 sets, 3 chains, 7 rules. */
+#define NF_SKELETON_MSGS	17u
 
 int
 nf_batch_add(struct nf_batch *b, enum nf_op op, enum nf_set set,
@@ -236,6 +237,26 @@ rule_relay_accept(const char *chain, int unless_marked)
 	return r;
 }
 
+/*
+ * ip daddr . tcp dport @held drop: a new connection to a held frontend
+ * is dropped before it is NATed (its conntrack entry is never confirmed),
+ * so the client's SYN retransmit meets the map as it is by then.
+ */
+static struct nftnl_rule *
+rule_held_drop(const char *chain)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_expr *e;
+
+	add_match_ipv4_tcp_dst(r);
+	nftnl_rule_add_expr(r, expr_lookup(NF_HELD, SET_ID_HELD, 0));
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_rule_add_expr(r, e);
+	return r;
+}
+
 /* ct status dnat ip daddr . tcp dport @masq masquerade */
 static struct nftnl_rule *
 rule_masq(void)
@@ -269,8 +290,9 @@ set_new(enum nf_set which)
 
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
-	static const char *const names[] = { NF_MAP, NF_MASQ, NF_RELAYED };
-	static const uint32_t ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED };
+	static const char *const names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD };
+	static const uint32_t ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED,
+	    SET_ID_HELD };
 
 	nftnl_set_set_str(s, NFTNL_SET_NAME, names[which]);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ids[which]);
@@ -408,12 +430,15 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 		put_set_decl(batch, NF_SET_SERVICES, seq++);
 		put_set_decl(batch, NF_SET_MASQ, seq++);
 		put_set_decl(batch, NF_SET_RELAYED, seq++);
+		put_set_decl(batch, NF_SET_HELD, seq++);
 		put_chain(batch, "prerouting", NF_INET_PRE_ROUTING, -100, seq++);
 		put_chain(batch, "output", NF_INET_LOCAL_OUT, -100, seq++);
 		put_chain(batch, "postrouting", NF_INET_POST_ROUTING, 100, seq++);
 		put_rule(batch, rule_relay_accept("prerouting", 0), seq++);
+		put_rule(batch, rule_held_drop("prerouting"), seq++);
 		put_rule(batch, rule_dnat("prerouting"), seq++);
 		put_rule(batch, rule_relay_accept("output", 1), seq++);
+		put_rule(batch, rule_held_drop("output"), seq++);
 		put_rule(batch, rule_dnat("output"), seq++);
 		put_rule(batch, rule_masq(), seq++);
 	}

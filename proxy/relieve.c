@@ -224,6 +224,7 @@ finish(struct relieve *rl, int ok, const char *text)
 		rl->failed++;
 	rl->step = R_IDLE;
 	rl->frozen = 0;
+	svc_hold(rl->s, 0, "the relieve has ended");
 	cleanup(rl);
 	/* A reload may free these while no relieve runs. */
 	rl->virt = NULL;
@@ -323,6 +324,7 @@ fail(struct relieve *rl, const char *fmt, ...)
 	va_end(ap);
 	events_add(name(rl), "alert", "relieve (%s) not carried out: %s; undoing it",
 	    rl->to == RELIEVE_MIGRATE ? "migrate" : "vm", rl->fail);
+	svc_hold(rl->s, 0, "the relieve was called off");
 	cleanup(rl);
 	rl->step = R_IDLE;
 	undo_next(rl);
@@ -529,6 +531,7 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 		return;
 	case M_FREEZE:
 		rl->frozen_us = now_us();
+		svc_hold(s, 1, "the container is frozen to be copied");
 		m_target(rl);
 		return;
 	case M_FILE:
@@ -703,6 +706,7 @@ v_lxd_done(void *arg, const struct lxd_result *r)
 			return;
 		}
 		rl->frozen_us = now_us();
+		svc_hold(s, 1, "the final pass into the VM runs with the container frozen");
 		rl->step = V_PASS2;
 		if (sync_start_again(rl->sync, err, sizeof(err)) == -1)
 			fail(rl, "final pass: %s", err);

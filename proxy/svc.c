@@ -67,7 +67,8 @@ rewrite_table(struct vcrd *d, char *err, size_t errlen)
 	int rc = -1;
 
 	TAILQ_FOREACH(s, &d->services, entry)
-		if (batch_point(&b, s) == -1)
+		if (batch_point(&b, s) == -1 || (s->held &&
+		    nf_batch_add(&b, NF_ADD, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1))
 			goto oom;
 	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1 ||
 	    batch_relayed(&b, NF_ADD, d->conf, NULL) == -1)
@@ -132,7 +133,8 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 
 	s->since_wall_ms = wall_ms();
 	if (nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL) == -1 ||
-	    batch_point(&b, s) == -1) {
+	    batch_point(&b, s) == -1 || (s->held &&
+	    nf_batch_add(&b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1)) {
 		nf_batch_reset(&b);
 		s->since_wall_ms = old_since;
 		events_add(s->conf->name, "error", "cut-over to %s not applied: out of memory",
@@ -147,13 +149,18 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		 * there to delete): write it whole again from our state.
 		 */
 		char err2[200];
+		int held = s->held;
+
+		s->held = 0;	/* the switch lets new connections through */
 		if (rewrite_table(d, err2, sizeof(err2)) == 0) {
 			events_add(s->conf->name, "error", "table inet %s was not as vcrd left "
 			    "it (%s): rewritten whole from vcrd's state", NF_TABLE, err);
 			rc = 0;
-		} else
+		} else {
+			s->held = held;
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),
 			    "; rewriting the table: %s", err2);
+		}
 	}
 	if (rc == -1) {
 		s->since_wall_ms = old_since;
@@ -162,6 +169,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		return -1;
 	}
 	t_nf = now_us() - t0;
+	s->held = 0;
 	flushed = nf_ct_flush(d->nf, &s->conf->frontend, svc_target(s, from), err, sizeof(err));
 	s->last_cutover_us = (unsigned)(now_us() - t0);
 	s->cutovers++;
@@ -196,6 +204,40 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	return 0;
 }
 
+/*
+ * Hold (on) or let through (off) the new connections of a mode dnat
+ * service whose standby, the active side, is frozen for a final sync or
+ * copy: its frontend in the held set, a SYN is dropped before it is NATed
+ * and the client sends it again (after 1 s), past the switch, instead of
+ * connecting to a container that cannot answer and is then stopped. The
+ * switch itself (apply_cutover, svc_repoint) lets them through in its own
+ * batch. Modes tcp and http hold in vcrd's relay. A hold that fails is an
+ * event, not a reason to stop.
+ */
+void
+svc_hold(struct svc *s, int on, const char *why)
+{
+	struct nf_batch b = { 0 };
+	char err[256];
+
+	if (s->conf->mode != FWD_DNAT || !s->held == !on ||
+	    (on && s->dec.active != SIDE_STANDBY))
+		return;
+	if (nf_batch_add(&b, on ? NF_ADD : NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL,
+	    NULL) == -1)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (nf_apply(s->d->nf, &b, err, sizeof(err)) == 0) {
+		nf_batch_reset(&b);
+		s->held = on;
+		events_add(s->conf->name, "hold", on ? "new connections held (SYNs dropped, sent "
+		    "again by the clients) while %s" : "new connections let through: %s", why);
+		return;
+	}
+	nf_batch_reset(&b);
+	events_add(s->conf->name, "error", "%s new connections: %s", on ? "holding" :
+	    "letting through", err);
+}
+
 int
 svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t errlen)
 {
@@ -213,6 +255,8 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		rc = nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL);
 		if (rc == 0)
 			rc = batch_point(&b, s);
+		if (rc == 0 && s->held)
+			rc = nf_batch_add(&b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL);
 	}
 	if (rc == 0 && s->conf->snat)
 		rc = nf_batch_add(&b, NF_ADD, NF_SET_MASQ, &m->to_ep, NULL, NULL);
@@ -231,6 +275,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		return -1;
 	}
 	if (active) {
+		s->held = 0;
 		flushed = nf_ct_flush(d->nf, &s->conf->frontend, &old, e, sizeof(e));
 		s->cutovers++;
 		s->gen++;
@@ -721,6 +766,13 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 			d->reload_failures++;
 			snprintf(err, errlen, "service '%s': a relieve is running; reload when it "
 			    "has ended (vcrctl events)", s->conf->name);
+			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
+			return -1;
+		} else if (s->held) {
+			d->reload_failures++;
+			snprintf(err, errlen, "service '%s': its new connections are held while its "
+			    "container is frozen (failback); reload when the failback has ended "
+			    "(vcrctl events)", s->conf->name);
 			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
 			return -1;
 		}

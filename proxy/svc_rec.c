@@ -554,6 +554,7 @@ fb_abort(struct svc *s, const char *fmt, ...)
 	va_end(ap);
 	events_add(s->conf->name, "alert", "failback not carried out: %s; the service stays "
 	    "on its standby%s", why, frozen ? " (unfreezing it)" : "");
+	svc_hold(s, 0, "the failback was called off");
 	if (frozen)
 		fb_lxd(s, FB_THAW, "unfreeze", 0);
 	else
@@ -602,6 +603,7 @@ fb_lxd_done(void *arg, const struct lxd_result *r)
 		}
 		s->rec.fb_frozen_us = now_us();
 		s->rec.fb = FB_PASS2;
+		svc_hold(s, 1, "the failback's final pass runs with the container frozen");
 		if (sync_start_again(s->rec.back, err, sizeof(err)) == -1)
 			fb_abort(s, "final pass: %s", err);
 		return;
