@@ -51,7 +51,8 @@ struct rec_view {
 	uint64_t	 sync_ok_start_ms;	/* the last good sync began (saved in the state) */
 	int		 fb;		/* failback with sync: FB_* in svc_rec.c */
 	struct lxd_req	*fb_req;	/* its LXD request (freeze, stop, start) */
-	uint64_t	 fb_t0_us, fb_frozen_us;
+	uint64_t	 fb_t0_us, fb_frozen_us;	/* ... and when the freeze was asked for */
+	unsigned	 fb_freeze_ms;	/* how long LXD took to freeze it */
 	int		 thaw_at_start;	/* the state file says a failback froze the container */
 };
 

@@ -470,6 +470,8 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 		if (rl->serving && !rl->prepare) {
 			rl->step = M_FREEZE;
 			rl->frozen = 1;
+			rl->frozen_us = now_us();	/* it stops answering now */
+			svc_hold(s, 1, "the container is frozen to be copied");
 			rl->req = lxd_instance_action(rl->src, rl->src_name, "freeze", 0, 30,
 			    m_lxd_done, rl);
 			break;
@@ -530,8 +532,6 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 		m_file(rl);
 		return;
 	case M_FREEZE:
-		rl->frozen_us = now_us();
-		svc_hold(s, 1, "the container is frozen to be copied");
 		m_target(rl);
 		return;
 	case M_FILE:
@@ -705,8 +705,6 @@ v_lxd_done(void *arg, const struct lxd_result *r)
 			    r->error);
 			return;
 		}
-		rl->frozen_us = now_us();
-		svc_hold(s, 1, "the final pass into the VM runs with the container frozen");
 		rl->step = V_PASS2;
 		if (sync_start_again(rl->sync, err, sizeof(err)) == -1)
 			fail(rl, "final pass: %s", err);
@@ -751,6 +749,8 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 		    rl->s->conf->rec.container);
 		rl->step = V_FREEZE;
 		rl->frozen = 1;
+		rl->frozen_us = now_us();	/* it stops answering now */
+		svc_hold(rl->s, 1, "the container is frozen for the final pass into the VM");
 		rl->req = lxd_instance_action(rl->s->rec.lxd, rl->s->conf->rec.container,
 		    "freeze", 0, 30, v_lxd_done, rl);
 		if (rl->req == NULL)

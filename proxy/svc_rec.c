@@ -574,9 +574,9 @@ fb_switch(struct svc *s)
 		fb_abort(s, "the switch was refused: %s", err);
 		return;
 	}
-	events_add(s->conf->name, "failback", "switched to the primary: frozen_ms=%u total_ms=%u; "
-	    "stopping %s/%s (requests still in it end)",
-	    (unsigned)((now_us() - s->rec.fb_frozen_us) / 1000),
+	events_add(s->conf->name, "failback", "switched to the primary: frozen_ms=%u "
+	    "(freeze %u) total_ms=%u; stopping %s/%s (requests still in it end)",
+	    (unsigned)((now_us() - s->rec.fb_frozen_us) / 1000), s->rec.fb_freeze_ms,
 	    (unsigned)((now_us() - s->rec.fb_t0_us) / 1000), s->conf->rec.lxd,
 	    s->conf->rec.container);
 	/*
@@ -601,9 +601,8 @@ fb_lxd_done(void *arg, const struct lxd_result *r)
 			fb_abort(s, "cannot freeze the container: %s", r->error);
 			return;
 		}
-		s->rec.fb_frozen_us = now_us();
+		s->rec.fb_freeze_ms = (unsigned)((now_us() - s->rec.fb_frozen_us) / 1000);
 		s->rec.fb = FB_PASS2;
-		svc_hold(s, 1, "the failback's final pass runs with the container frozen");
 		if (sync_start_again(s->rec.back, err, sizeof(err)) == -1)
 			fb_abort(s, "final pass: %s", err);
 		return;
@@ -669,9 +668,17 @@ back_done(void *arg, int ok, const struct sync_stats *st)
 		    "listed=%u files_changed=%u other=%u bytes=%llu took_ms=%u (find %u, "
 		    "rsync %u)", st->listed, st->files_changed, st->other_changes,
 		    (unsigned long long)st->bytes, st->last_ms, st->snapshot_ms, st->rsync_ms);
-	if (s->rec.fb == FB_PASS1)
+	if (s->rec.fb == FB_PASS1) {
+		/*
+		 * The container stops answering when the freeze begins, not
+		 * when LXD reports it done (on a cgroup v1 host liblxc polls the
+		 * freezer once a second): the frozen window and the hold start
+		 * here.
+		 */
+		s->rec.fb_frozen_us = now_us();
+		svc_hold(s, 1, "the container is frozen for the failback's final pass");
 		fb_lxd(s, FB_FREEZE, "freeze", 0);
-	else if (s->side[SIDE_PRIMARY].ctr.h != H_UP)
+	} else if (s->side[SIDE_PRIMARY].ctr.h != H_UP)
 		fb_abort(s, "the primary went down: %s", s->side[SIDE_PRIMARY].last_reason);
 	else {
 		/* Both sides were equal when the final pass began: the next reference. */
