@@ -44,6 +44,9 @@
 /* nft's udata type for an element comment. */
 #define UDATA_ELEM_COMMENT	0
 #define NF_ACK_WAIT_MS		2000
+/* By enum nf_set. */
+static const char *const set_names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD };
+static const uint32_t set_ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED, SET_ID_HELD };
 /* Messages of the table's skeleton: 3 table, 4 sets, 3 chains, 7 rules. */
 #define NF_SKELETON_MSGS	17u
 
@@ -214,11 +217,15 @@ rule_dnat(const char *chain)
 }
 
 /*
- * [meta mark != NF_RELAY_MARK] ip daddr . tcp dport @relayed accept:
- * vcrd's own listener takes these, unless the packet is vcrd's upstream.
+ * [meta mark != NF_RELAY_MARK] ip daddr . tcp dport @SET VERDICT. Two of
+ * them: @relayed accept (vcrd's own listener takes these, unless the
+ * packet is vcrd's upstream), and @held drop (a new connection to a held
+ * frontend is dropped before it is NATed, its conntrack entry never
+ * confirmed, so the client's SYN retransmit meets the map as it is by
+ * then).
  */
 static struct nftnl_rule *
-rule_relay_accept(const char *chain, int unless_marked)
+rule_set_verdict(const char *chain, enum nf_set set, uint32_t verdict, int unless_marked)
 {
 	struct nftnl_rule *r = rule_new(chain);
 	struct nftnl_expr *e;
@@ -229,30 +236,10 @@ rule_relay_accept(const char *chain, int unless_marked)
 		nftnl_rule_add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &mark, sizeof(mark)));
 	}
 	add_match_ipv4_tcp_dst(r);
-	nftnl_rule_add_expr(r, expr_lookup(NF_RELAYED, SET_ID_RELAYED, 0));
+	nftnl_rule_add_expr(r, expr_lookup(set_names[set], set_ids[set], 0));
 	e = nftnl_expr_alloc("immediate");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
-	nftnl_rule_add_expr(r, e);
-	return r;
-}
-
-/*
- * ip daddr . tcp dport @held drop: a new connection to a held frontend
- * is dropped before it is NATed (its conntrack entry is never confirmed),
- * so the client's SYN retransmit meets the map as it is by then.
- */
-static struct nftnl_rule *
-rule_held_drop(const char *chain)
-{
-	struct nftnl_rule *r = rule_new(chain);
-	struct nftnl_expr *e;
-
-	add_match_ipv4_tcp_dst(r);
-	nftnl_rule_add_expr(r, expr_lookup(NF_HELD, SET_ID_HELD, 0));
-	e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
 	nftnl_rule_add_expr(r, e);
 	return r;
 }
@@ -290,12 +277,8 @@ set_new(enum nf_set which)
 
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
-	static const char *const names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD };
-	static const uint32_t ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED,
-	    SET_ID_HELD };
-
-	nftnl_set_set_str(s, NFTNL_SET_NAME, names[which]);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, ids[which]);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[which]);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, set_ids[which]);
 	return s;
 }
 
@@ -434,11 +417,11 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 		put_chain(batch, "prerouting", NF_INET_PRE_ROUTING, -100, seq++);
 		put_chain(batch, "output", NF_INET_LOCAL_OUT, -100, seq++);
 		put_chain(batch, "postrouting", NF_INET_POST_ROUTING, 100, seq++);
-		put_rule(batch, rule_relay_accept("prerouting", 0), seq++);
-		put_rule(batch, rule_held_drop("prerouting"), seq++);
+		put_rule(batch, rule_set_verdict("prerouting", NF_SET_RELAYED, NF_ACCEPT, 0), seq++);
+		put_rule(batch, rule_set_verdict("prerouting", NF_SET_HELD, NF_DROP, 0), seq++);
 		put_rule(batch, rule_dnat("prerouting"), seq++);
-		put_rule(batch, rule_relay_accept("output", 1), seq++);
-		put_rule(batch, rule_held_drop("output"), seq++);
+		put_rule(batch, rule_set_verdict("output", NF_SET_RELAYED, NF_ACCEPT, 1), seq++);
+		put_rule(batch, rule_set_verdict("output", NF_SET_HELD, NF_DROP, 0), seq++);
 		put_rule(batch, rule_dnat("output"), seq++);
 		put_rule(batch, rule_masq(), seq++);
 	}
