@@ -118,6 +118,7 @@ status_json(struct vcrd *d)
 		json_object_object_add(o, "alert", json_object_new_string(s->alert));
 		json_object_object_add(o, "mode", json_object_new_string(
 		    fwd_mode_name(s->conf->mode)));
+		json_object_object_add(o, "held", json_object_new_boolean(s->held));
 		if (s->relay) {
 			const struct relay_stats *rs = relay_stats(s->relay);
 			struct json_object *r = json_object_new_object();

@@ -76,6 +76,13 @@ handle(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, "vcr_service_alert{service=\"%s\"} %d\n",
 		    s->conf->name, s->alert[0] != '\0');
 	evbuffer_add_printf(b,
+	    "# HELP vcr_service_held 1 while the service's new connections are held (its "
+	    "frontend in the nftables held set: the standby container is frozen).\n"
+	    "# TYPE vcr_service_held gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_service_held{service=\"%s\"} %d\n",
+		    s->conf->name, s->held);
+	evbuffer_add_printf(b,
 	    "# HELP vcr_standby_degraded 1 while the standby container is missing or its LXD "
 	    "does not answer.\n"
 	    "# TYPE vcr_standby_degraded gauge\n");

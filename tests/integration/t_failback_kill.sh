@@ -2,11 +2,13 @@
 # A failback cut short: vcrd is killed (SIGKILL) while the failback has the
 # container frozen for its final pass. Nothing is lost and the service
 # stays up on one side:
-#  - the map still points at the standby (the switch had not happened);
+#  - the map still points at the standby (the switch had not happened),
+#    and new connections are held (the container is frozen);
 #  - the restarted vcrd reads in its state file that the container was
 #    frozen by a failback, unfreezes it before trusting its probes (so it
 #    does not go back to the primary without the standby's writes), and
-#    says so; the container serves the write made during the failover;
+#    says so; nothing is held any more; the container serves the write
+#    made during the failover;
 #  - vcrctl failback, run again, brings that write and one made after the
 #    restart to the VM.
 . "$(dirname "$0")/../lib.sh"
@@ -38,16 +40,21 @@ wait_for 60 "ssh on the VM again" vm true
 out=$(vcrctl failback web) || fail "failback refused: $out"
 frozen() { [ "$(ct_status)" = FROZEN ]; }
 wait_for 180 "the container frozen by the failback" frozen
+expect_match "$(vcrctl status)" 'HELD +new connections wait' "vcrctl status says new connections are held"
+expect_match "$(metrics)" 'vcr_service_held\{service="web"\} 1' "the held metric"
 stop_vcrd KILL
 log "vcrd killed with the container frozen"
 expect_eq "$(ct_status)" FROZEN "the container after the kill"
 expect_match "$(nft_table)" 'comment "web -> standby 198.18.8.20:80 since' "the map after the kill"
+held() { nft_table | sed -n '/set held/,/}/p'; }
+expect_match "$(held)" "$FRONTEND . 80" "new connections held while the container is frozen"
 
 tb_start_vcrd
 wait_event 'alert +web +vcrd stopped during a failback.s frozen pass: unfreezing' 10
 wait_event 'failback +web +local/'"$CT"' unfrozen: the service goes on from its standby' 30
 expect_eq "$(ct_status)" RUNNING "the container after vcrd's restart"
 expect_eq "$(svc_field active)" standby "the service after vcrd's restart"
+expect_nomatch "$(held)" 'elements' "nothing held after vcrd's restart (the table is written anew)"
 expect_eq "$(get w.txt)" "written during the failover" "the write, served"
 expect_eq "$(served_by w.txt)" "$CT" "served by the container"
 ct sh -c 'echo "written after the interrupted failback" > /var/www/html/w2.txt'
