@@ -40,8 +40,14 @@ void	relay_free(struct relay *r);
 void	relay_adopt(struct relay *r, void *arg, unsigned gen);
 /* New settings from a reload (the listener stays). */
 void	relay_update(struct relay *r, const struct svc_conf *sc);
-/* After a cut-over: held and connecting clients connect again, now. */
-void	relay_retry(struct relay *r, unsigned gen);
+/*
+ * After a cut-over: held and connecting clients connect again, now.
+ * left_frozen: the side left is a frozen container, which LXD thaws for a
+ * moment to stop it: what still waits on it must not get its answer then
+ * (a write there would not be on the new side). Connections relaying to it
+ * are closed, and its HTTP requests that cannot be sent again get a 502.
+ */
+void	relay_retry(struct relay *r, unsigned gen, int left_frozen);
 unsigned relay_conns(const struct relay *r);
 
 struct relay_stats {

@@ -30,6 +30,8 @@ struct sync_stats {
 	char		 conflict_paths[200];	/* the first few */
 	int		 by_list;		/* back, final pass: only the paths listed */
 	unsigned	 listed;		/* ... changed in the container since the last pass */
+	int		 partial;		/* back, live pass: rsync's 23, a file changed while
+					   read; the final pass walks the whole tree */
 };
 
 /* Called once per run. */

@@ -1055,7 +1055,7 @@ fail_closed:
 }
 
 void
-http_retry(struct relay *r)
+http_retry(struct relay *r, int left_frozen)
 {
 	struct hconn *hc, *next;
 
@@ -1077,7 +1077,8 @@ http_retry(struct relay *r)
 				log_debug("event=http service=%s client=%s %s sent again after "
 				    "the cut-over (no answer yet)", r->name, hc->client, hc->method);
 				hc_connect(hc);
-			}
+			} else if (hc->srv_gen != r->gen && left_frozen)
+				hc_reply(hc, 502, "its side was frozen and left at a cut-over");
 			break;
 		default:
 			break;

@@ -42,7 +42,7 @@ void	relay_dropped(struct relay *r, const char *reason, unsigned attempts);
 /* http.c: takes the accepted socket fd (closes it on failure, -1). */
 int	http_accept(struct relay *r, int fd, const struct sockaddr *sa);
 /* After a cut-over (r->gen is the new one). */
-void	http_retry(struct relay *r);
+void	http_retry(struct relay *r, int left_frozen);
 void	http_free_all(struct relay *r);
 
 #endif

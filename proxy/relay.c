@@ -500,19 +500,23 @@ relay_update(struct relay *r, const struct svc_conf *sc)
 }
 
 void
-relay_retry(struct relay *r, unsigned gen)
+relay_retry(struct relay *r, unsigned gen, int left_frozen)
 {
 	struct conn *c, *next;
 
 	r->gen = gen;
 	for (c = TAILQ_FIRST(&r->conns); c; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == C_RELAYING)
-			continue;	/* established connections stay where they are */
+		if (c->state == C_RELAYING) {
+			/* established connections stay where they are, unless frozen there */
+			if (left_frozen && c->gen != gen)
+				conn_free(c);
+			continue;
+		}
 		close_server(c);
 		upstream_connect(c);
 	}
-	http_retry(r);
+	http_retry(r, left_frozen);
 }
 
 void

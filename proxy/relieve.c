@@ -744,9 +744,10 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 			return;
 		}
 		events_add(name(rl), "relieve", "synced into %s (live): files_changed=%u "
-		    "bytes=%" PRIu64 " took_ms=%u rules=%u; freezing %s/%s", c->vm,
-		    st->files_changed, st->bytes, st->last_ms, st->rules, rl->s->conf->rec.lxd,
-		    rl->s->conf->rec.container);
+		    "bytes=%" PRIu64 " took_ms=%u rules=%u%s; freezing %s/%s", c->vm,
+		    st->files_changed, st->bytes, st->last_ms, st->rules, st->partial ?
+		    " (some files changed while copied: the final pass walks the whole tree)" :
+		    "", rl->s->conf->rec.lxd, rl->s->conf->rec.container);
 		rl->step = V_FREEZE;
 		rl->frozen = 1;
 		rl->frozen_us = now_us();	/* it stops answering now */

@@ -199,7 +199,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	}
 	s->gen++;
 	if (s->relay)
-		relay_retry(s->relay, s->gen);
+		relay_retry(s->relay, s->gen, from == SIDE_STANDBY && rec_standby_frozen(s));
 	vcrd_save_state(d);
 	return 0;
 }
@@ -280,7 +280,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		s->cutovers++;
 		s->gen++;
 		if (s->relay)
-			relay_retry(s->relay, s->gen);
+			relay_retry(s->relay, s->gen, side == SIDE_STANDBY && rec_standby_frozen(s));
 	}
 	if (s->moved[side].set) {
 		/* Moved again: the file still names the first place. */

@@ -661,13 +661,22 @@ back_done(void *arg, int ok, const struct sync_stats *st)
 	}
 	if (s->rec.fb == FB_PASS1)
 		events_add(s->conf->name, "failback", "synced back (live): files_changed=%u "
-		    "other=%u bytes=%llu took_ms=%u", st->files_changed, st->other_changes,
-		    (unsigned long long)st->bytes, st->last_ms);
-	else
+		    "other=%u bytes=%llu took_ms=%u%s", st->files_changed, st->other_changes,
+		    (unsigned long long)st->bytes, st->last_ms, st->partial ? "; some files "
+		    "changed while they were copied (rsync 23): the final pass walks the whole "
+		    "tree" : "");
+	else {
+		char what[40];
+
+		if (st->by_list)
+			snprintf(what, sizeof(what), "listed=%u", st->listed);
+		else
+			snprintf(what, sizeof(what), "whole tree walked,");
 		events_add(s->conf->name, "failback", "final pass (container frozen): "
-		    "listed=%u files_changed=%u other=%u bytes=%llu took_ms=%u (find %u, "
-		    "rsync %u)", st->listed, st->files_changed, st->other_changes,
+		    "%s files_changed=%u other=%u bytes=%llu took_ms=%u (find %u, "
+		    "rsync %u)", what, st->files_changed, st->other_changes,
 		    (unsigned long long)st->bytes, st->last_ms, st->snapshot_ms, st->rsync_ms);
+	}
 	if (s->rec.fb == FB_PASS1) {
 		/*
 		 * The container stops answering when the freeze begins, not

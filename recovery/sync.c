@@ -89,6 +89,7 @@ struct sync {
 	uint64_t	 rsync_wall_ms;	/* this run's rsync began */
 	uint64_t	 pass_wall_ms;	/* back: the last good run's rsync began (0: none) */
 	int		 by_list;	/* this rsync sends the listed paths only */
+	int		 again;		/* this run is sync_start_again's */
 	struct sync_stats st;
 };
 
@@ -164,7 +165,7 @@ done(struct sync *y, int ok, const char *fmt, ...)
 	y->st.last_ms = (unsigned)(now_ms() - y->t0_ms);
 	if (ok) {
 		if (y->back)
-			y->pass_wall_ms = y->rsync_wall_ms;
+			y->pass_wall_ms = y->st.partial ? 0 : y->rsync_wall_ms;
 		y->st.last_ok_wall_ms = y->st.last_wall_ms;
 		y->st.last_ok_start_wall_ms = y->st.last_wall_ms - y->st.last_ms;
 		y->st.error[0] = '\0';
@@ -299,8 +300,15 @@ rsync_done(void *arg, const struct proc_result *r)
 
 	y->proc = NULL;
 	y->st.rsync_ms = lap(y);
-	/* 24: files vanished while copying (a live system): the rest is in place. */
-	if (r->status != 0 && r->status != 24) {
+	/*
+	 * 24: files vanished while copying (a live system): the rest is in
+	 * place. 23 (some files not transferred) in a back run's live pass,
+	 * the container still writing: a file rewritten while it was read.
+	 * The run counts, but the final pass, frozen, walks the whole tree
+	 * again instead of the changed paths, and a 23 there is a failure.
+	 */
+	y->st.partial = r->status == 23 && y->back && !y->again;
+	if (r->status != 0 && r->status != 24 && !y->st.partial) {
 		const char *e = r->err;
 		size_t l = strlen(e);
 		while (l > 0 && (e[l - 1] == '\n' || e[l - 1] == '\r'))
@@ -495,15 +503,15 @@ start_rsync(struct sync *y)
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;
-	/*
-	 * Times to the nanosecond: by default rsync compares whole seconds and
-	 * skips a file rewritten with the same size within the second.
-	 */
-	argv[n++] = "--modify-window=-1";
 	if (y->by_list) {
 		snprintf(list, sizeof(list), "--files-from=%s/changed", y->workdir);
 		argv[n++] = list;
-		argv[n++] = "--ignore-times";	/* listed: changed, whatever size and time say */
+		/*
+		 * Listed means changed, whatever size and time say: rsync
+		 * compares whole seconds, and a file rewritten with the same
+		 * size within the second of the live pass would be skipped.
+		 */
+		argv[n++] = "--ignore-times";
 	}
 	argv[n++] = "--itemize-changes";
 	argv[n++] = "--out-format=%i %n%L";
@@ -883,8 +891,9 @@ sync_start(struct sync *y, char *err, size_t errlen)
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
 	y->rsync_wall_ms = 0;
-	y->by_list = y->st.by_list = 0;
+	y->by_list = y->st.by_list = y->again = 0;
 	y->st.listed = 0;
+	y->st.partial = 0;
 	excl_free(y->excl);
 	y->excl = NULL;
 	y->step = S_INSTANCE;
@@ -907,6 +916,9 @@ sync_start_again(struct sync *y, char *err, size_t errlen)
 	}
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
+	y->again = 1;
+	y->st.by_list = 0;
+	y->st.listed = 0;
 	if (y->pass_wall_ms)
 		start_list(y);
 	else {

@@ -68,9 +68,22 @@ expect_match "$(vcrctl events)" 'hold +web +new connections held' "new connectio
 expect_nomatch "$(nft_table | sed -n '/set held/,/}/p')" 'elements' "nothing held after the switch"
 expect_match "$(vcrctl events)" 'final pass \(container frozen\): listed=[1-9]' \
 	"the final pass lists what the writer changed"
-last=$(cat /var/lib/lxd/storage-pools/default/containers/$CT/rootfs/var/www/html/n.txt)
+html=/var/lib/lxd/storage-pools/default/containers/$CT/rootfs/var/www/html
+last=$(cat $html/n.txt)
 [ "${last:-0}" -gt 1 ] || fail "the writer did not run: '$last'"
-expect_eq "$(vm cat /var/www/html/n.txt)" "$last" "the writer's last write (before the freeze) on the VM"
+on_vm=$(vm cat /var/www/html/n.txt)
+# LXD thaws a frozen container to stop it, and its processes run for a
+# moment: the writer may make one more step after the final pass (a write
+# no one was told had succeeded; README, failback). Anything before the
+# freeze must be on the VM.
+if [ "$on_vm" != "$last" ]; then
+	[ "$last" -eq $((on_vm + 1)) ] && [ "$(stat -c %Y.%y $html/n.txt)" \> \
+		"$(vm stat -c %Y.%y /var/www/html/n.txt)" ] ||
+		fail "the writer's last write before the freeze: $on_vm on the VM, $last in the container"
+	log "the writer made one more step while LXD stopped the container: $last there, $on_vm on the VM"
+fi
+# Its files would be a conflict in part 3.
+rm -f $html/n.txt $html/n.tmp
 expect_eq "$(vm cat /var/www/html/w.txt)" "written during the failover" "the write on the VM"
 expect_eq "$(get w.txt)" "written during the failover" "served after the failback"
 expect_eq "$(get)" "page changed during the failover" "the changed page"

@@ -36,7 +36,11 @@ tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
 wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
 wait_for 60 "ssh on the VM again" vm true
 
-# The failback, killed in its frozen pass.
+# The failback, killed in its frozen pass. The final pass sends only what
+# changed since the live pass, well under a second here: a writer rewriting
+# 30 MB in the container keeps it busy for long enough to look and kill.
+lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/srv/big bs=1M count=30 2>/dev/null; done' \
+	>/dev/null 2>&1 &
 out=$(vcrctl failback web) || fail "failback refused: $out"
 frozen() { [ "$(ct_status)" = FROZEN ]; }
 wait_for 180 "the container frozen by the failback" frozen
