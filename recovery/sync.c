@@ -917,7 +917,7 @@ sync_start_again(struct sync *y, char *err, size_t errlen)
 	y->t0_ms = y->step_ms = now_ms();
 	y->st.snapshot_ms = y->st.rules_ms = y->st.rsync_ms = 0;
 	y->again = 1;
-	y->st.by_list = 0;
+	y->st.by_list = y->st.partial = 0;
 	y->st.listed = 0;
 	if (y->pass_wall_ms)
 		start_list(y);

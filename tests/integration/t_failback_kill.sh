@@ -39,7 +39,10 @@ wait_for 60 "ssh on the VM again" vm true
 # The failback, killed in its frozen pass. The final pass sends only what
 # changed since the live pass, well under a second here: a writer rewriting
 # 30 MB in the container keeps it busy for long enough to look and kill.
-lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/srv/big bs=1M count=30 2>/dev/null; done' \
+# It writes under /var/tmp, where changes on both sides are not conflicts:
+# it goes on after the restart, and its file, partly pushed to the VM by the
+# interrupted failback, would otherwise make the second one refuse (README).
+lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M count=30 2>/dev/null; done' \
 	>/dev/null 2>&1 &
 out=$(vcrctl failback web) || fail "failback refused: $out"
 frozen() { [ "$(ct_status)" = FROZEN ]; }
