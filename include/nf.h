@@ -8,9 +8,12 @@
  *   set masq       targets whose DNATed traffic is masqueraded
  *   set relayed    frontends of mode tcp services: vcrd itself listens there
  *   set held       frontends whose new connections wait: their standby is
- *                  frozen for a final sync or copy; a dropped SYN is sent
- *                  again by the client (after 1 s), past the switch
+ *                  frozen for a final sync or copy. vcrd's hold listener
+ *                  (SO_MARK NF_HOLD_MARK) takes them and relays them after
+ *                  the switch; with no such listener the SYN is dropped and
+ *                  sent again by the client (after 1 s), past the switch
  *   chain prerouting (nat):  ip daddr . tcp dport @relayed accept
+ *                            ip daddr . tcp dport @held socket mark NF_HOLD_MARK accept
  *                            ip daddr . tcp dport @held drop
  *                            dnat ip to ip daddr . tcp dport map @services
  *   chain output (nat):      meta mark != NF_RELAY_MARK ip daddr . tcp dport @relayed accept
@@ -35,6 +38,7 @@
 #define NF_RELAYED	"relayed"
 #define NF_HELD		"held"
 #define NF_RELAY_MARK	0x7663	/* "vc": SO_MARK of vcrd's upstream sockets */
+#define NF_HOLD_MARK	0x7668	/* "vh": SO_MARK of vcrd's hold listeners */
 
 struct nf;
 

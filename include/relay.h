@@ -50,6 +50,23 @@ void	relay_update(struct relay *r, const struct svc_conf *sc);
 void	relay_retry(struct relay *r, unsigned gen, int left_frozen);
 unsigned relay_conns(const struct relay *r);
 
+/*
+ * A mode dnat service's hold (svc_hold): while its standby container is
+ * frozen, its frontend is in the held set, and vcrd accepts its new
+ * connections here (a listener with SO_MARK NF_HOLD_MARK, which the held
+ * set's accept rule looks for), relaying them (bytes, as mode tcp) once
+ * the switch is made, instead of the clients' SYNs being dropped and sent
+ * again a second later. relay_hold_new makes it without a listener;
+ * relay_hold_begin listens on the frontend (fails when the address is not
+ * local or the port is taken: the SYNs are dropped then); relay_hold_end
+ * stops listening and connects what it holds to where the map points now.
+ * Its connections live on after the hold, until they end.
+ */
+struct relay *relay_hold_new(struct event_base *base, const struct svc_conf *sc);
+int	relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t errlen);
+/* Returns how many clients it held. */
+unsigned relay_hold_end(struct relay *r, unsigned gen);
+
 struct relay_stats {
 	uint64_t	accepted;
 	uint64_t	upstream_errors;

@@ -56,6 +56,12 @@ struct rec_view {
 	int		 thaw_at_start;	/* the state file says a failback froze the container */
 };
 
+enum hold {
+	HOLD_NONE = 0,
+	HOLD_DROPPED,	/* frontend in the held set, SYNs dropped */
+	HOLD_RELAYED,	/* frontend in the held set, vcrd's hold listener takes them */
+};
+
 struct svc {
 	struct svc_conf	*conf;		/* points into vcrd.conf */
 	struct target_view side[2];
@@ -68,7 +74,8 @@ struct svc {
 	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
 	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	gen;		/* bumped at each cut-over */
-	int		held;		/* its frontend in the held set (svc_hold) */
+	int		held;		/* enum hold (svc_hold) */
+	struct relay	*hold_relay;	/* mode dnat: vcrd's own hold (HOLD_RELAYED) */
 	unsigned	error_run;	/* traffic errors in a row on the active side */
 	uint64_t	resp_5xx;	/* mode http: of the last responses from the active side, */
 	unsigned	resp_seen;	/* which were 5xx (bit 0 the newest), and how many so far */
@@ -133,8 +140,10 @@ void	svc_mark_down(struct svc *s, enum side side, const char *reason);
  */
 int	svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t errlen);
 /*
- * Mode dnat: new connections held (SYNs dropped) while the active standby
- * is frozen; the switch or svc_hold(s, 0, ...) lets them through.
+ * Mode dnat: new connections held while the active standby is frozen
+ * (accepted by vcrd and relayed after the switch, or where vcrd cannot
+ * listen on the frontend, their SYNs dropped); the switch or
+ * svc_hold(s, 0, ...) lets them through.
  */
 void	svc_hold(struct svc *s, int on, const char *why);
 

@@ -48,7 +48,7 @@
 static const char *const set_names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD };
 static const uint32_t set_ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED, SET_ID_HELD };
 /* Messages of the table's skeleton: 3 table, 4 sets, 3 chains, 7 rules. */
-#define NF_SKELETON_MSGS	17u
+#define NF_SKELETON_MSGS	18u
 
 int
 nf_batch_add(struct nf_batch *b, enum nf_op op, enum nf_set set,
@@ -244,6 +244,35 @@ rule_set_verdict(const char *chain, enum nf_set set, uint32_t verdict, int unles
 	return r;
 }
 
+/*
+ * ip daddr . tcp dport @held socket mark NF_HOLD_MARK accept: a held
+ * frontend's new connection goes, un-NATed, to vcrd's own hold listener
+ * (marked) when there is one. When there is none (vcrd could not listen
+ * there, or is not running) the socket lookup finds nothing and the next
+ * rule drops the SYN. Prerouting only: in output the lookup would find
+ * the sending socket itself.
+ */
+static struct nftnl_rule *
+rule_hold_accept(void)
+{
+	struct nftnl_rule *r = rule_new("prerouting");
+	struct nftnl_expr *e;
+	uint32_t mark = NF_HOLD_MARK;
+
+	add_match_ipv4_tcp_dst(r);
+	nftnl_rule_add_expr(r, expr_lookup(NF_HELD, SET_ID_HELD, 0));
+	e = nftnl_expr_alloc("socket");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	nftnl_rule_add_expr(r, expr_cmp(NFT_CMP_EQ, NFT_REG_1, &mark, sizeof(mark)));
+	e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	nftnl_rule_add_expr(r, e);
+	return r;
+}
+
 /* ct status dnat ip daddr . tcp dport @masq masquerade */
 static struct nftnl_rule *
 rule_masq(void)
@@ -418,6 +447,7 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 		put_chain(batch, "output", NF_INET_LOCAL_OUT, -100, seq++);
 		put_chain(batch, "postrouting", NF_INET_POST_ROUTING, 100, seq++);
 		put_rule(batch, rule_set_verdict("prerouting", NF_SET_RELAYED, NF_ACCEPT, 0), seq++);
+		put_rule(batch, rule_hold_accept(), seq++);
 		put_rule(batch, rule_set_verdict("prerouting", NF_SET_HELD, NF_DROP, 0), seq++);
 		put_rule(batch, rule_dnat("prerouting"), seq++);
 		put_rule(batch, rule_set_verdict("output", NF_SET_RELAYED, NF_ACCEPT, 1), seq++);

@@ -118,7 +118,10 @@ status_json(struct vcrd *d)
 		json_object_object_add(o, "alert", json_object_new_string(s->alert));
 		json_object_object_add(o, "mode", json_object_new_string(
 		    fwd_mode_name(s->conf->mode)));
-		json_object_object_add(o, "held", json_object_new_boolean(s->held));
+		json_object_object_add(o, "held", json_object_new_boolean(s->held != HOLD_NONE));
+		if (s->held != HOLD_NONE)
+			json_object_object_add(o, "hold", json_object_new_string(
+			    s->held == HOLD_RELAYED ? "relayed" : "dropped"));
 		if (s->relay) {
 			const struct relay_stats *rs = relay_stats(s->relay);
 			struct json_object *r = json_object_new_object();

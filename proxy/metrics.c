@@ -81,7 +81,7 @@ handle(struct evhttp_request *req, void *arg)
 	    "# TYPE vcr_service_held gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		evbuffer_add_printf(b, "vcr_service_held{service=\"%s\"} %d\n",
-		    s->conf->name, s->held);
+		    s->conf->name, s->held != HOLD_NONE);
 	evbuffer_add_printf(b,
 	    "# HELP vcr_standby_degraded 1 while the standby container is missing or its LXD "
 	    "does not answer.\n"

@@ -29,6 +29,7 @@ struct relay {
 	unsigned	 drops_unlogged;
 	struct relay_stats stats;
 	int		 http;		/* new connections: mode http */
+	int		 parked;	/* a hold: accepted clients wait for relay_hold_end */
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, hconn) hconns;
 };

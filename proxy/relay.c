@@ -125,7 +125,8 @@ relay_conn_closed(struct relay *r)
 	r->nconns--;
 	if (r->limited && r->nconns < r->conf.max_conns) {
 		r->limited = 0;
-		evconnlistener_enable(r->listener);
+		if (r->listener)
+			evconnlistener_enable(r->listener);
 		log_info("event=relay service=%s accepting again (%u connections)", r->name,
 		    r->nconns);
 	}
@@ -423,6 +424,11 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	TAILQ_INSERT_TAIL(&r->conns, c, entry);
 	relay_conn_opened(r);
+	if (r->parked) {
+		/* a hold (relay_hold_begin): connects at relay_hold_end */
+		c->state = C_HELD;
+		return;
+	}
 	upstream_connect(c);
 }
 
@@ -434,7 +440,8 @@ relay_conn_opened(struct relay *r)
 	if (r->nconns >= r->conf.max_conns && !r->limited) {
 		r->limited = 1;
 		r->stats.limited++;
-		evconnlistener_disable(r->listener);
+		if (r->listener)
+			evconnlistener_disable(r->listener);
 		log_warnx("event=relay service=%s max-connections %u reached: not accepting "
 		    "until one closes", r->name, r->conf.max_conns);
 	}
@@ -449,39 +456,115 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	log_warn("event=relay service=%s accept", r->name);
 }
 
-struct relay *
-relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay_cbs *cbs,
-    char *err, size_t errlen)
+static int
+relay_listen(struct relay *r, char *err, size_t errlen)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = sc->frontend.addr,
-	    .sin_port = htons(sc->frontend.port) };
-	struct relay *r;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = r->frontend.addr,
+	    .sin_port = htons(r->frontend.port) };
 	char a[32];
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
+	/* Accepted sockets are non-blocking already (libevent sets them so). */
+	r->listener = evconnlistener_new_bind(r->base, accept_cb, r,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 4096,
+	    (struct sockaddr *)&sin, sizeof(sin));
+	if (r->listener == NULL) {
+		snprintf(err, errlen, "service '%s': cannot listen on %s: %s", r->name,
+		    fmt_endpoint(&r->frontend, a, sizeof(a)), strerror(errno));
+		return -1;
 	}
+	evconnlistener_set_error_cb(r->listener, accept_error_cb);
+	if (r->limited)
+		evconnlistener_disable(r->listener);
+	return 0;
+}
+
+static struct relay *
+relay_alloc(struct event_base *base, const struct svc_conf *sc, const struct relay_cbs *cbs)
+{
+	struct relay *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
 	r->base = base;
 	snprintf(r->name, sizeof(r->name), "%s", sc->name);
 	r->frontend = sc->frontend;
 	r->conf = sc->relay;
 	r->http = sc->mode == FWD_HTTP;
-	r->cbs = *cbs;
+	if (cbs)
+		r->cbs = *cbs;
 	TAILQ_INIT(&r->conns);
 	TAILQ_INIT(&r->hconns);
-	/* Accepted sockets are non-blocking already (libevent sets them so). */
-	r->listener = evconnlistener_new_bind(base, accept_cb, r,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 4096,
-	    (struct sockaddr *)&sin, sizeof(sin));
-	if (r->listener == NULL) {
-		snprintf(err, errlen, "service '%s': cannot listen on %s: %s", sc->name,
-		    fmt_endpoint(&sc->frontend, a, sizeof(a)), strerror(errno));
+	return r;
+}
+
+struct relay *
+relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay_cbs *cbs,
+    char *err, size_t errlen)
+{
+	struct relay *r;
+
+	if ((r = relay_alloc(base, sc, cbs)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (relay_listen(r, err, errlen) == -1) {
 		free(r);
 		return NULL;
 	}
-	evconnlistener_set_error_cb(r->listener, accept_error_cb);
 	return r;
+}
+
+struct relay *
+relay_hold_new(struct event_base *base, const struct svc_conf *sc)
+{
+	struct relay *r = relay_alloc(base, sc, NULL);
+
+	if (r)
+		r->http = 0;	/* bytes only: a hold knows nothing of the protocol */
+	return r;
+}
+
+int
+relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t errlen)
+{
+	/* the settings of now (a reload since an earlier hold) */
+	r->frontend = sc->frontend;
+	r->conf = sc->relay;
+	if (r->listener == NULL && relay_listen(r, err, errlen) == -1)
+		return -1;
+	{
+		/* the mark the held set's accept rule looks for (nf.h) */
+		int mark = NF_HOLD_MARK;
+
+		if (setsockopt(evconnlistener_get_fd(r->listener), SOL_SOCKET, SO_MARK, &mark,
+		    sizeof(mark)) == -1) {
+			snprintf(err, errlen, "service '%s': SO_MARK on the hold listener: %s",
+			    r->name, strerror(errno));
+			evconnlistener_free(r->listener);
+			r->listener = NULL;
+			return -1;
+		}
+	}
+	r->parked = 1;
+	return 0;
+}
+
+unsigned
+relay_hold_end(struct relay *r, unsigned gen)
+{
+	struct conn *c;
+	unsigned held = 0;
+
+	/* Nothing reaches the listener once the frontend left the relayed set. */
+	if (r->listener) {
+		evconnlistener_free(r->listener);
+		r->listener = NULL;
+	}
+	r->parked = 0;
+	TAILQ_FOREACH(c, &r->conns, entry)
+		held += c->state == C_HELD && c->attempts == 0;
+	relay_retry(r, gen, 0);
+	return held;
 }
 
 void
@@ -529,7 +612,8 @@ relay_free(struct relay *r)
 	while ((c = TAILQ_FIRST(&r->conns)) != NULL)
 		conn_free(c);
 	http_free_all(r);
-	evconnlistener_free(r->listener);
+	if (r->listener)
+		evconnlistener_free(r->listener);
 	free(r);
 }
 

@@ -58,6 +58,39 @@ batch_point(struct nf_batch *b, const struct svc *s)
 	    svc_target(s, s->dec.active), comment);
 }
 
+/*
+ * The switch's batch: the element replaced, pointing at the active side
+ * now, and a hold lifted with it.
+ */
+static int
+batch_repoint(struct nf_batch *b, const struct svc *s)
+{
+	if (nf_batch_add(b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL) == -1 ||
+	    batch_point(b, s) == -1)
+		return -1;
+	if (s->held != HOLD_NONE)
+		return nf_batch_add(b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL);
+	return 0;
+}
+
+/* The hold's element is gone: what vcrd held connects now, where the map points. */
+static void
+hold_ended(struct svc *s, const char *why)
+{
+	char t[32];
+	unsigned n;
+
+	if (s->held == HOLD_DROPPED)
+		events_add(s->conf->name, "hold", "new connections let through (%s)", why);
+	else if (s->held == HOLD_RELAYED) {
+		n = relay_hold_end(s->hold_relay, s->gen);
+		events_add(s->conf->name, "hold", "new connections let through (%s); vcrd held "
+		    "%u, sent on to %s", why, n, fmt_endpoint(svc_target(s, s->dec.active), t,
+		    sizeof(t)));
+	}
+	s->held = HOLD_NONE;
+}
+
 /* The whole table from the runtime state, in one transaction. */
 static int
 rewrite_table(struct vcrd *d, char *err, size_t errlen)
@@ -67,7 +100,7 @@ rewrite_table(struct vcrd *d, char *err, size_t errlen)
 	int rc = -1;
 
 	TAILQ_FOREACH(s, &d->services, entry)
-		if (batch_point(&b, s) == -1 || (s->held &&
+		if (batch_point(&b, s) == -1 || (s->held != HOLD_NONE &&
 		    nf_batch_add(&b, NF_ADD, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1))
 			goto oom;
 	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1 ||
@@ -132,9 +165,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	int flushed, rc;
 
 	s->since_wall_ms = wall_ms();
-	if (nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL) == -1 ||
-	    batch_point(&b, s) == -1 || (s->held &&
-	    nf_batch_add(&b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1)) {
+	if (batch_repoint(&b, s) == -1) {
 		nf_batch_reset(&b);
 		s->since_wall_ms = old_since;
 		events_add(s->conf->name, "error", "cut-over to %s not applied: out of memory",
@@ -151,7 +182,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		char err2[200];
 		int held = s->held;
 
-		s->held = 0;	/* the switch lets new connections through */
+		s->held = HOLD_NONE;	/* the switch lets new connections through */
 		if (rewrite_table(d, err2, sizeof(err2)) == 0) {
 			events_add(s->conf->name, "error", "table inet %s was not as vcrd left "
 			    "it (%s): rewritten whole from vcrd's state", NF_TABLE, err);
@@ -169,7 +200,6 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		return -1;
 	}
 	t_nf = now_us() - t0;
-	s->held = 0;
 	flushed = nf_ct_flush(d->nf, &s->conf->frontend, svc_target(s, from), err, sizeof(err));
 	s->last_cutover_us = (unsigned)(now_us() - t0);
 	s->cutovers++;
@@ -200,6 +230,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->gen++;
 	if (s->relay)
 		relay_retry(s->relay, s->gen, from == SIDE_STANDBY && rec_standby_frozen(s));
+	hold_ended(s, "the switch");
 	vcrd_save_state(d);
 	return 0;
 }
@@ -207,33 +238,59 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 /*
  * Hold (on) or let through (off) the new connections of a mode dnat
  * service whose standby, the active side, is frozen for a final sync or
- * copy: its frontend in the held set, a SYN is dropped before it is NATed
- * and the client sends it again (after 1 s), past the switch, instead of
- * connecting to a container that cannot answer and is then stopped. The
- * switch itself (apply_cutover, svc_repoint) lets them through in its own
- * batch. Modes tcp and http hold in vcrd's relay. A hold that fails is an
- * event, not a reason to stop.
+ * copy, instead of letting them reach a container that cannot answer and
+ * is then stopped: its frontend goes into the held set. vcrd listens on the
+ * frontend itself (relay_hold_begin, a marked listener the set's accept
+ * rule finds): it accepts the new connections and relays them once the
+ * switch is made, so a client waits only as long as the freeze. Where vcrd
+ * cannot listen there (the frontend not one of this host's addresses, the
+ * port taken), or once it is not running, the next rule drops the SYN and
+ * the client sends it again after 1 s. The switch itself (apply_cutover,
+ * svc_repoint) lifts the hold in its own batch. Modes tcp and http hold in
+ * their relay anyway. A hold that fails is an event, not a reason to stop.
  */
 void
 svc_hold(struct svc *s, int on, const char *why)
 {
 	struct nf_batch b = { 0 };
-	char err[256];
+	char err[256], lerr[200] = "", a[32];
+	enum hold how = HOLD_DROPPED;
 
 	if (s->conf->mode != FWD_DNAT || !s->held == !on ||
 	    (on && s->dec.active != SIDE_STANDBY))
 		return;
+	if (on) {
+		/* the relay of an earlier hold, once its clients are gone */
+		if (s->hold_relay && relay_conns(s->hold_relay) == 0) {
+			relay_free(s->hold_relay);
+			s->hold_relay = NULL;
+		}
+		if (s->hold_relay == NULL)
+			s->hold_relay = relay_hold_new(s->d->base, s->conf);
+		if (s->hold_relay == NULL)
+			snprintf(lerr, sizeof(lerr), "out of memory");
+		else if (relay_hold_begin(s->hold_relay, s->conf, lerr, sizeof(lerr)) == 0)
+			how = HOLD_RELAYED;
+	}
 	if (nf_batch_add(&b, on ? NF_ADD : NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL,
 	    NULL) == -1)
 		snprintf(err, sizeof(err), "out of memory");
 	else if (nf_apply(s->d->nf, &b, err, sizeof(err)) == 0) {
 		nf_batch_reset(&b);
-		s->held = on;
-		events_add(s->conf->name, "hold", on ? "new connections held (SYNs dropped, sent "
-		    "again by the clients) while %s" : "new connections let through: %s", why);
+		if (!on)
+			hold_ended(s, why);
+		else if ((s->held = how) == HOLD_RELAYED)
+			events_add(s->conf->name, "hold", "new connections held by vcrd on %s "
+			    "(held set, vcrd listening), sent on after the switch, while %s",
+			    fmt_endpoint(&s->conf->frontend, a, sizeof(a)), why);
+		else
+			events_add(s->conf->name, "hold", "new connections held (held set: SYNs "
+			    "dropped, sent again by the clients; %s) while %s", lerr, why);
 		return;
 	}
 	nf_batch_reset(&b);
+	if (on && how == HOLD_RELAYED)
+		(void)relay_hold_end(s->hold_relay, s->gen);	/* nothing reached it */
 	events_add(s->conf->name, "error", "%s new connections: %s", on ? "holding" :
 	    "letting through", err);
 }
@@ -252,11 +309,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 	conf_move(s->conf, side, m);
 	if (active) {
 		s->since_wall_ms = wall_ms();
-		rc = nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL);
-		if (rc == 0)
-			rc = batch_point(&b, s);
-		if (rc == 0 && s->held)
-			rc = nf_batch_add(&b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL);
+		rc = batch_repoint(&b, s);
 	}
 	if (rc == 0 && s->conf->snat)
 		rc = nf_batch_add(&b, NF_ADD, NF_SET_MASQ, &m->to_ep, NULL, NULL);
@@ -275,12 +328,12 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		return -1;
 	}
 	if (active) {
-		s->held = 0;
 		flushed = nf_ct_flush(d->nf, &s->conf->frontend, &old, e, sizeof(e));
 		s->cutovers++;
 		s->gen++;
 		if (s->relay)
 			relay_retry(s->relay, s->gen, side == SIDE_STANDBY && rec_standby_frozen(s));
+		hold_ended(s, "the switch");
 	}
 	if (s->moved[side].set) {
 		/* Moved again: the file still names the first place. */
@@ -602,6 +655,7 @@ svc_free(struct svc *s)
 	rec_detach(s);
 	svc_stop_checks(s);
 	relay_free(s->relay);
+	relay_free(s->hold_relay);
 	if (s->ct_sweep)
 		event_free(s->ct_sweep);
 	free(s);

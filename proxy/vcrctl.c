@@ -141,8 +141,9 @@ print_status(struct json_object *root)
 		print_side(s, "primary");
 		print_side(s, "standby");
 		if (json_object_get_boolean(json_object_object_get(s, "held")))
-			printf("  HELD     new connections wait (SYNs dropped): the standby "
-			    "container is frozen for a failback or relieve\n");
+			printf("  HELD     new connections wait (%s): the standby container is "
+			    "frozen for a failback or relieve\n", strcmp(str(s, "hold"), "relayed") ?
+			    "SYNs dropped" : "accepted by vcrd, sent on after the switch");
 		if (json_object_object_get_ex(s, "primary_vm", &r))
 			printf("  vm       %s/%s: %s (fencing %s; libvirt %s)\n", str(r, "libvirt"),
 			    str(r, "domain"), str(r, "domain_state"), str(r, "fencing"),

@@ -47,7 +47,7 @@ lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M coun
 out=$(vcrctl failback web) || fail "failback refused: $out"
 frozen() { [ "$(ct_status)" = FROZEN ]; }
 wait_for 180 "the container frozen by the failback" frozen
-expect_match "$(vcrctl status)" 'HELD +new connections wait' "vcrctl status says new connections are held"
+expect_match "$(vcrctl status)" 'HELD +new connections wait \(accepted by vcrd' "vcrctl status says new connections are held"
 expect_match "$(metrics)" 'vcr_service_held\{service="web"\} 1' "the held metric"
 stop_vcrd KILL
 log "vcrd killed with the container frozen"
@@ -55,6 +55,10 @@ expect_eq "$(ct_status)" FROZEN "the container after the kill"
 expect_match "$(nft_table)" 'comment "web -> standby 198.18.8.20:80 since' "the map after the kill"
 held() { nft_table | sed -n '/set held/,/}/p'; }
 expect_match "$(held)" "$FRONTEND . 80" "new connections held while the container is frozen"
+# With vcrd's hold listener gone, a new connection's SYN is dropped (the
+# client waits and sends it again), not refused.
+rc=0; ip netns exec $NS_C curl -s -o /dev/null -m 2 "http://$FRONTEND/" || rc=$?
+expect_eq "$rc" 28 "a new connection while vcrd is down and the container frozen (curl: 28 timed out, 7 refused)"
 
 tb_start_vcrd
 wait_event 'alert +web +vcrd stopped during a failback.s frozen pass: unfreezing' 10

@@ -165,7 +165,7 @@ test_replace_table(void **state)
 		NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
 		NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN,
 		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
-		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
 		NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM,
 	};
 	struct nf_batch b = { 0 };
@@ -205,7 +205,10 @@ test_replace_table(void **state)
 	assert_false(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_MAP);
 	nftnl_set_free(s);
 
-	/* ip daddr . tcp dport @relayed accept, @held drop, then the dnat */
+	/*
+	 * ip daddr . tcp dport @relayed accept, @held to vcrd's marked hold
+	 * listener if there is one, else @held drop, then the dnat
+	 */
 	rule_text(m.m[11], text, sizeof(text));
 	assert_non_null(strstr(text, "[ lookup reg 1 set relayed ]"));
 	assert_non_null(strstr(text, "[ immediate reg 0 accept ]"));
@@ -213,36 +216,42 @@ test_replace_table(void **state)
 	rule_text(m.m[12], text, sizeof(text));
 	assert_non_null(strstr(text, "prerouting"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
+	assert_non_null(strstr(text, "[ socket load mark => reg 1 ]"));
+	assert_non_null(strstr(text, "[ cmp eq reg 1 0x00007668 ]"));
+	assert_non_null(strstr(text, "[ immediate reg 0 accept ]"));
+	rule_text(m.m[13], text, sizeof(text));
+	assert_non_null(strstr(text, "prerouting"));
+	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
 	assert_non_null(strstr(text, "[ immediate reg 0 drop ]"));
 	/* dnat ip to ip daddr . tcp dport map @services */
-	rule_text(m.m[13], text, sizeof(text));
+	rule_text(m.m[14], text, sizeof(text));
 	assert_non_null(strstr(text, "[ payload load 4b @ network header + 16 => reg 1 ]"));
 	assert_non_null(strstr(text, "[ payload load 2b @ transport header + 2 => reg 9 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set services dreg 1 ]"));
 	assert_non_null(strstr(text, "[ nat dnat ip addr_min reg 1 proto_min reg 9 ]"));
 	assert_non_null(strstr(text, "prerouting"));
 	/* output: vcrd's marked upstream connections are not exempted */
-	rule_text(m.m[14], text, sizeof(text));
+	rule_text(m.m[15], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ meta load mark => reg 1 ]"));
 	assert_non_null(strstr(text, "[ cmp neq reg 1 0x00007663 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set relayed ]"));
-	rule_text(m.m[15], text, sizeof(text));
+	rule_text(m.m[16], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
-	rule_text(m.m[16], text, sizeof(text));
+	rule_text(m.m[17], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set services dreg 1 ]"));
 	/* ct status dnat ip daddr . tcp dport @masq masquerade */
-	rule_text(m.m[17], text, sizeof(text));
+	rule_text(m.m[18], text, sizeof(text));
 	assert_non_null(strstr(text, "[ ct load status => reg 1 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set masq ]"));
 	assert_non_null(strstr(text, "[ masq ]"));
 
-	parse_elem(m.m[18], set, &key, &data, comment);
+	parse_elem(m.m[19], set, &key, &data, comment);
 	assert_string_equal(set, "services");
 	assert_string_equal(fmt_endpoint(&data, t, sizeof(t)), "198.18.1.2:80");
-	parse_elem(m.m[19], set, &key, &data, comment);
+	parse_elem(m.m[20], set, &key, &data, comment);
 	assert_string_equal(set, "masq");
 	assert_string_equal(fmt_endpoint(&key, t, sizeof(t)), "198.18.1.2:80");
 	nf_batch_reset(&b);
@@ -284,7 +293,7 @@ test_thousand_services_fit(void **state)
 	for (const struct nlmsghdr *nlh = (void *)buf; mnl_nlmsg_ok(nlh, left);
 	    nlh = mnl_nlmsg_next(nlh, &left))
 		count++;
-	assert_int_equal(count, 2000 + 17 + 2);
+	assert_int_equal(count, 2000 + 18 + 2);
 	free(buf);
 	nf_batch_reset(&b);
 }
