@@ -59,8 +59,10 @@ unsigned relay_conns(const struct relay *r);
  * again a second later. relay_hold_new makes it without a listener;
  * relay_hold_begin listens on the frontend (fails when the address is not
  * local or the port is taken: the SYNs are dropped then); relay_hold_end
- * stops listening and connects what it holds to where the map points now.
- * Its connections live on after the hold, until they end.
+ * connects what it holds to where the map points now, and stops listening
+ * a few seconds later (connections already on their way to the listener
+ * when the hold ended would be reset by closing it at once). Its
+ * connections live on after the hold, until they end.
  */
 struct relay *relay_hold_new(struct event_base *base, const struct svc_conf *sc);
 int	relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t errlen);

@@ -11,6 +11,7 @@
 #include "relay.h"
 
 #define RELAY_RETRY_MS	100	/* a held client tries to connect again this often */
+#define HOLD_LINGER_MS	3000	/* a hold's listener stays this long after it ends */
 
 struct conn;
 struct hconn;
@@ -30,6 +31,7 @@ struct relay {
 	struct relay_stats stats;
 	int		 http;		/* new connections: mode http */
 	int		 parked;	/* a hold: accepted clients wait for relay_hold_end */
+	struct event	*linger;	/* a hold's listener closed after it ends */
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, hconn) hconns;
 };

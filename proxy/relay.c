@@ -527,6 +527,13 @@ relay_hold_new(struct event_base *base, const struct svc_conf *sc)
 int
 relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t errlen)
 {
+	if (r->linger)
+		evtimer_del(r->linger);	/* a listener from the last hold, still open */
+	if (r->listener && (r->frontend.addr.s_addr != sc->frontend.addr.s_addr ||
+	    r->frontend.port != sc->frontend.port)) {
+		evconnlistener_free(r->listener);	/* a reload moved the frontend */
+		r->listener = NULL;
+	}
 	/* the settings of now (a reload since an earlier hold) */
 	r->frontend = sc->frontend;
 	r->conf = sc->relay;
@@ -549,18 +556,37 @@ relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t e
 	return 0;
 }
 
-unsigned
-relay_hold_end(struct relay *r, unsigned gen)
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c;
-	unsigned held = 0;
+	struct relay *r = arg;
 
-	/* Nothing reaches the listener once the frontend left the relayed set. */
-	if (r->listener) {
+	if (r->listener && !r->parked) {
 		evconnlistener_free(r->listener);
 		r->listener = NULL;
 	}
+}
+
+unsigned
+relay_hold_end(struct relay *r, unsigned gen)
+{
+	struct timeval tv = { HOLD_LINGER_MS / 1000, (HOLD_LINGER_MS % 1000) * 1000 };
+	struct conn *c;
+	unsigned held = 0;
+
+	/*
+	 * No new connection reaches the listener once the frontend left the
+	 * held set, but some are on their way: accepted by the kernel and not
+	 * yet by us, or half-open. Closing it now would reset them; it closes
+	 * a little later, and what it still accepts connects at once.
+	 */
 	r->parked = 0;
+	if (r->listener) {
+		if (r->linger == NULL)
+			r->linger = evtimer_new(r->base, linger_cb, r);
+		if (r->linger == NULL || evtimer_add(r->linger, &tv) == -1)
+			linger_cb(-1, 0, r);
+	}
 	TAILQ_FOREACH(c, &r->conns, entry)
 		held += c->state == C_HELD && c->attempts == 0;
 	relay_retry(r, gen, 0);
@@ -614,6 +640,8 @@ relay_free(struct relay *r)
 	http_free_all(r);
 	if (r->listener)
 		evconnlistener_free(r->listener);
+	if (r->linger)
+		event_free(r->linger);
 	free(r);
 }
 

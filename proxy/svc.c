@@ -815,21 +815,20 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 	char e[512];
 
 	d->reloads++;
-	TAILQ_FOREACH(s, &d->services, entry)
-		if (relieve_running(s)) {
-			d->reload_failures++;
+	TAILQ_FOREACH(s, &d->services, entry) {
+		if (relieve_running(s))
 			snprintf(err, errlen, "service '%s': a relieve is running; reload when it "
 			    "has ended (vcrctl events)", s->conf->name);
-			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
-			return -1;
-		} else if (s->held) {
-			d->reload_failures++;
+		else if (s->held != HOLD_NONE)
 			snprintf(err, errlen, "service '%s': its new connections are held while its "
 			    "container is frozen (failback); reload when the failback has ended "
 			    "(vcrctl events)", s->conf->name);
-			events_add(NULL, "reload", "rejected, nothing changed: %s", err);
-			return -1;
-		}
+		else
+			continue;
+		d->reload_failures++;
+		events_add(NULL, "reload", "rejected, nothing changed: %s", err);
+		return -1;
+	}
 	TAILQ_FOREACH(s, &d->services, entry)
 		relieve_quiesce(s);
 	if ((nc = conf_load(old->path, e, sizeof(e))) == NULL) {

@@ -38,7 +38,7 @@ vcrctl sync web >/dev/null || fail "first sync refused"
 wait_event 'sync +web +ok: ' 180
 R=$WORK/results
 : > "$R"
-printf '%-4s %8s %7s %9s %10s %9s %9s %s\n' run gap_ms failed requests max_ok_ms frozen_ms total_ms "write on the VM"
+printf '%-4s %8s %7s %9s %10s %9s %9s %9s %9s %s\n' run gap_ms failed requests max_ok_ms frozen_ms freeze_ms final_ms total_ms "write on the VM"
 for i in $(seq "$RUNS"); do
 	$VIRSH destroy $VM >/dev/null
 	wait_for 30 "the cut-over" active_is standby
@@ -61,10 +61,15 @@ for i in $(seq "$RUNS"); do
 	sw=$(vcrctl events | grep -E 'failback +web +switched to the primary' | tail -1)
 	frozen=$(printf '%s' "$sw" | sed -nE 's/.*frozen_ms=([0-9]+).*/\1/p')
 	total=$(printf '%s' "$sw" | sed -nE 's/.*total_ms=([0-9]+).*/\1/p')
+	# the frozen window's parts: LXD's freeze, and the final pass
+	freeze=$(printf '%s' "$sw" | sed -nE 's/.*\(freeze ([0-9]+)\).*/\1/p')
+	final=$(vcrctl events | grep -E 'failback +web +final pass' | tail -1 |
+		sed -nE 's/.*took_ms=([0-9]+).*/\1/p')
 	on_vm=$(vm cat /var/www/html/fb-$i.txt 2>/dev/null || echo MISSING)
 	read -r gap failed n maxok < <("$PY" "$top_srcdir/tests/bench/silence.py" \
 	    "$WORK/client.$i" "$VM" "$CT")
-	printf '%-4s %8s %7s %9s %10s %9s %9s %s\n' "$i" "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$on_vm"
+	printf '%-4s %8s %7s %9s %10s %9s %9s %9s %9s %s\n' "$i" "$gap" "$failed" "$n" "$maxok" \
+	    "${frozen:-?}" "${freeze:-?}" "${final:-?}" "${total:-?}" "$on_vm"
 	echo "$gap $failed $n $maxok ${frozen:-0} ${total:-0} $([ "$on_vm" = "run $i" ] && echo 1 || echo 0)" >> "$R"
 	wait_for 60 "the standby up again" status_has 'standby +198.18.8.20:80 +up'
 done

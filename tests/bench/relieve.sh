@@ -59,15 +59,7 @@ for to in b vm; do
 	cpid=$!
 	sleep 2
 	n0=$(vcrctl events | grep -cE 'relieve +web +(done|undone): ' || true)
-	# Right after a migration the second LXD server, on this same busy
-	# machine, may miss one of vcrd's looks (5 s timeout): the container
-	# counts as not usable until the next look, and a relieve is refused.
-	for try in $(seq 12); do
-		out=$(vcrctl relieve web --to $to 2>&1) && break
-		printf '%s' "$out" | grep -q 'not usable' || fail "relieve --to $to refused: $out"
-		[ "$try" -lt 12 ] || fail "relieve --to $to refused for a minute: $out"
-		sleep 5
-	done
+	tb_relieve --to $to
 	rl_end() { [ "$(vcrctl events | grep -cE 'relieve +web +(done|undone): ')" -gt "$n0" ]; }
 	wait_for 400 "the relieve to $to" rl_end
 	sleep 3

@@ -3,6 +3,7 @@
 longest time between two answers (the service's silence), the requests
 that failed (an error, or an answer not among GOOD), how many were made,
 and the slowest answer.
+The first failed requests go to stderr, with what the client saw.
     silence.py CLIENT_OUT GOOD_ANSWER..."""
 import sys
 
@@ -18,6 +19,9 @@ for line in open(sys.argv[1]):
         maxok = max(maxok, float(lat))
     else:
         failed += 1
+        if failed <= 3:
+            sys.stderr.write("failed request: started at %s ms, after %s ms: %s\n" % (
+                start, lat, ans.strip()))
 done.sort()
 gap = max((b - a for a, b in zip(done, done[1:])), default=0.0)
 print("%.0f %d %d %.0f" % (gap, failed, n, maxok))

@@ -42,16 +42,8 @@ wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
 get() { ip netns exec $NS_C curl -s -m 3 "http://$FRONTEND/$1"; }
 ends() { vcrctl events | grep -cE 'relieve +web +(done|undone): '; }
 relieve() {	# relieve ARGS...: runs vcrctl relieve web ARGS and waits for its end
-	local n0 try; n0=$(ends)
-	# After a migration the second LXD server, on this same busy machine,
-	# may miss one of vcrd's looks (5 s timeout): the container counts as
-	# not usable until the next one, and a relieve is refused meanwhile.
-	for try in $(seq 12); do
-		out=$(vcrctl relieve web "$@" 2>&1) && break
-		printf '%s' "$out" | grep -q 'not usable' && [ "$try" -lt 12 ] ||
-			fail "relieve $* refused: $out"
-		sleep 5
-	done
+	local n0; n0=$(ends)
+	tb_relieve "$@"
 	ended() { [ "$(ends)" -gt "$n0" ]; }
 	wait_for 300 "relieve $*" ended
 }

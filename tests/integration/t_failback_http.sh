@@ -1,0 +1,62 @@
+#!/bin/bash
+# A failback in mode http, with requests that reach vcrd while the
+# container is frozen for the final pass. vcrd relays them to where the map
+# points, the frozen container, whose kernel accepts the connection but
+# whose nginx cannot answer. At the switch:
+#  - the GET (idempotent) is sent again, to the VM, and answered there;
+#  - the POST (not replayable) gets vcrd's 502, never the container's
+#    answer: LXD thaws a frozen container for a moment to stop it, and an
+#    answer then would acknowledge a write the VM does not have.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../testbed/lib.sh"
+tb_scene
+tb_web
+wait_for 60 "ssh on the VM" vm true
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+	'mode http' "$(tb_sync_block)")"
+tb_start_vcrd
+wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+vcrctl sync web >/dev/null || fail "first sync refused"
+wait_event 'sync +web +ok: ' 120
+ct_status() { lxc list "^$CT\$" -c s --format csv; }
+
+$VIRSH destroy $VM >/dev/null
+wait_for 30 "the cut-over" active_is standby
+$VIRSH start $VM >/dev/null
+tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
+wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+wait_for 60 "ssh on the VM again" vm true
+
+# A writer rewriting 60 MB under /var/tmp keeps the final pass busy (rsync
+# into the TCG VM) for seconds: long enough to send the requests into it.
+lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M count=60 2>/dev/null; done' \
+	>/dev/null 2>&1 &
+WRITER=$!
+out=$(vcrctl failback web) || fail "failback refused: $out"
+frozen() { [ "$(ct_status)" = FROZEN ]; }
+wait_for 180 "the container frozen by the failback" frozen
+ip netns exec $NS_C curl -s -m 60 -o /dev/null -D "$WORK/get.h" "http://$FRONTEND/index.html" &
+GET=$!
+ip netns exec $NS_C curl -s -m 60 -o "$WORK/post.body" -D "$WORK/post.h" -X POST -d n=1 \
+	"http://$FRONTEND/index.html" &
+POST=$!
+waiting() { metrics | grep -qE '^vcr_relay_connections\{service="web"\} [2-9]'; }
+wait_for 10 "both requests in vcrd" waiting
+# Inconclusive unless they were in while the container was still frozen.
+expect_eq "$(ct_status)" FROZEN "the container, with both requests waiting on it"
+expect_eq "$(svc_field active)" standby "the service, with both requests waiting"
+wait $GET $POST
+kill $WRITER 2>/dev/null; wait $WRITER 2>/dev/null
+done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback'; }
+wait_for 60 "the failback's end" done_ev
+active_is primary || fail "failback: $(vcrctl events | grep -E 'alert +web +failback' | tail -1)"
+vcrctl events | grep -E ' web +' | grep -E 'failback|alert' >&2
+
+hdr() { tr -d '\r' < "$1" | awk -v k="$2" 'NR == 1 && k == "status" {print $2} tolower($1) == k":" {print $2}'; }
+expect_eq "$(hdr "$WORK/get.h" status)" 200 "the GET that waited on the frozen container"
+expect_eq "$(hdr "$WORK/get.h" x-served-by)" "$VM" "the GET answered by the VM after the switch"
+expect_eq "$(hdr "$WORK/post.h" status)" 502 "the POST that waited on the frozen container (not replayable)"
+expect_eq "$(hdr "$WORK/post.h" x-served-by)" "" "no answer from the container to the POST"
+expect_match "$(metrics)" 'vcr_relay_http_gateway_errors_total\{service="web"\} [1-9]' \
+	"the 502 counted"
+echo "PASS: failback in mode http: a GET waiting on the frozen container answered by the VM, a POST given a 502"
