@@ -31,7 +31,9 @@ struct relay {
 	struct relay_stats stats;
 	int		 http;		/* new connections: mode http */
 	int		 parked;	/* a hold: accepted clients wait for relay_hold_end */
+	int		 hold;		/* relay_hold_new's */
 	struct event	*linger;	/* a hold's listener closed after it ends */
+	unsigned	 late;		/* accepted after the hold ended */
 	TAILQ_HEAD(, conn) conns;
 	TAILQ_HEAD(, hconn) hconns;
 };

@@ -429,6 +429,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		c->state = C_HELD;
 		return;
 	}
+	if (r->hold)
+		r->late++;
 	upstream_connect(c);
 }
 
@@ -519,8 +521,10 @@ relay_hold_new(struct event_base *base, const struct svc_conf *sc)
 {
 	struct relay *r = relay_alloc(base, sc, NULL);
 
-	if (r)
+	if (r) {
 		r->http = 0;	/* bytes only: a hold knows nothing of the protocol */
+		r->hold = 1;
+	}
 	return r;
 }
 
@@ -564,6 +568,10 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->listener && !r->parked) {
 		evconnlistener_free(r->listener);
 		r->listener = NULL;
+		if (r->late)
+			log_info("event=hold service=%s the hold listener closed: %u connections "
+			    "reached it after the hold ended (sent on)", r->name, r->late);
+		r->late = 0;
 	}
 }
 
