@@ -187,6 +187,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 			events_add(s->conf->name, "error", "table inet %s was not as vcrd left "
 			    "it (%s): rewritten whole from vcrd's state", NF_TABLE, err);
 			rc = 0;
+			s->held = held;	/* for hold_ended below: what vcrd held goes on */
 		} else {
 			s->held = held;
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),

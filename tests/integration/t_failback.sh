@@ -11,15 +11,7 @@
 #    service stays on its standby, and both copies are as they were.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
-tb_scene
-tb_web
-wait_for 60 "ssh on the VM" vm true
-tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
-	"$(tb_sync_block)")"
-tb_start_vcrd
-wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
-vcrctl sync web >/dev/null || fail "first sync refused"
-wait_event 'sync +web +ok: ' 120
+tb_synced_web
 served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
 	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
 get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
@@ -34,10 +26,7 @@ ct sh -c 'echo "written during the failover" > /var/www/html/w.txt &&
 expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
 
 # 2. The VM is back: the failback brings the writes with it.
-$VIRSH start $VM >/dev/null
-tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
-wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
-wait_for 60 "ssh on the VM again" vm true	# nginx may answer before sshd runs
+tb_vm_back
 # A writer in the container until it is frozen: its last write must reach
 # the VM (the final pass sends what changed since the live pass began).
 lxc exec $CT -- sh -c 'i=0; while :; do i=$((i + 1)); echo $i > /var/www/html/n.tmp &&

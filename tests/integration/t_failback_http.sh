@@ -9,23 +9,11 @@
 #    answer then would acknowledge a write the VM does not have.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
-tb_scene
-tb_web
-wait_for 60 "ssh on the VM" vm true
-tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
-	'mode http' "$(tb_sync_block)")"
-tb_start_vcrd
-wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
-vcrctl sync web >/dev/null || fail "first sync refused"
-wait_event 'sync +web +ok: ' 120
-ct_status() { lxc list "^$CT\$" -c s --format csv; }
+tb_synced_web 'mode http'
 
 $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby
-$VIRSH start $VM >/dev/null
-tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
-wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
-wait_for 60 "ssh on the VM again" vm true
+tb_vm_back
 
 # A writer rewriting 60 MB under /var/tmp keeps the final pass busy (rsync
 # into the TCG VM) for seconds: long enough to send the requests into it.

@@ -13,28 +13,16 @@
 #    restart to the VM.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
-tb_scene
-tb_web
-wait_for 60 "ssh on the VM" vm true
-tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
-	"$(tb_sync_block)")"
-tb_start_vcrd
-wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
-vcrctl sync web >/dev/null || fail "first sync refused"
-wait_event 'sync +web +ok: ' 120
+tb_synced_web
 get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
 served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
 	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
-ct_status() { lxc list "^$CT\$" -c s --format csv; }
 
 $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby
 ct sh -c 'echo "written during the failover" > /var/www/html/w.txt'
 expect_eq "$(get w.txt)" "written during the failover" "the container serves the write"
-$VIRSH start $VM >/dev/null
-tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
-wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
-wait_for 60 "ssh on the VM again" vm true
+tb_vm_back
 
 # The failback, killed in its frozen pass. The final pass sends only what
 # changed since the live pass, well under a second here: a writer rewriting

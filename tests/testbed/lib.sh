@@ -136,6 +136,33 @@ tb_sync_block() {
 		"${1:-198.18.8.10}" "$TB_IMG/id_ed25519"
 }
 
+# tb_synced_web [LINE...]: the usual pair (tb_web), service web in front of
+# it with a sync block and LINEs (failover automatic), vcrd started, both
+# sides up and a first sync made into the warm container.
+tb_synced_web() {
+	tb_scene
+	tb_web
+	wait_for 60 "ssh on the VM" vm true
+	tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
+		"$@" "$(tb_sync_block)")"
+	tb_start_vcrd
+	wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
+	vcrctl sync web >/dev/null || fail "first sync refused"
+	wait_event 'sync +web +ok: ' 120
+}
+
+# tb_vm_back: the destroyed VM started again, until vcrd sees it up and
+# ssh answers (nginx may answer before sshd runs).
+tb_vm_back() {
+	$VIRSH start $VM >/dev/null
+	tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
+	wait_for 30 "the primary up" status_has 'primary +198.18.8.10:80 +up'
+	wait_for 60 "ssh on the VM again" vm true
+}
+
+# the container's LXD status: RUNNING, FROZEN, STOPPED
+ct_status() { lxc list "^$CT\$" -c s --format csv; }
+
 # tb_relieve ARGS...: vcrctl relieve web ARGS, tried again while it is
 # refused as "not usable": right after a migration the second LXD server,
 # on this same busy machine, may miss one of vcrd's looks (5 s timeout),
