@@ -12,8 +12,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_synced_web
-served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
-	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
 get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
 
 # 1. The VM dies; the container serves and takes writes.

@@ -15,14 +15,7 @@ $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby
 tb_vm_back
 
-# A writer rewriting 60 MB under /var/tmp keeps the final pass busy (rsync
-# into the TCG VM) for seconds: long enough to send the requests into it.
-lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M count=60 2>/dev/null; done' \
-	>/dev/null 2>&1 &
-WRITER=$!
-out=$(vcrctl failback web) || fail "failback refused: $out"
-frozen() { [ "$(ct_status)" = FROZEN ]; }
-wait_for 180 "the container frozen by the failback" frozen
+tb_failback_frozen	# for seconds: long enough to send the requests into it
 ip netns exec $NS_C curl -s -m 60 -o /dev/null -D "$WORK/get.h" "http://$FRONTEND/index.html" &
 GET=$!
 ip netns exec $NS_C curl -s -m 60 -o "$WORK/post.body" -D "$WORK/post.h" -X POST -d n=1 \
@@ -34,11 +27,7 @@ wait_for 10 "both requests in vcrd" waiting
 expect_eq "$(ct_status)" FROZEN "the container, with both requests waiting on it"
 expect_eq "$(svc_field active)" standby "the service, with both requests waiting"
 wait $GET $POST
-kill $WRITER 2>/dev/null; wait $WRITER 2>/dev/null
-done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback'; }
-wait_for 60 "the failback's end" done_ev
-active_is primary || fail "failback: $(vcrctl events | grep -E 'alert +web +failback' | tail -1)"
-vcrctl events | grep -E ' web +' | grep -E 'failback|alert' >&2
+tb_failback_done
 
 hdr() { tr -d '\r' < "$1" | awk -v k="$2" 'NR == 1 && k == "status" {print $2} tolower($1) == k":" {print $2}'; }
 expect_eq "$(hdr "$WORK/get.h" status)" 200 "the GET that waited on the frozen container"

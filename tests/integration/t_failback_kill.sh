@@ -15,8 +15,6 @@
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_synced_web
 get() { ip netns exec $NS_C curl -s -m 2 "http://$FRONTEND/$1"; }
-served_by() { ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null "http://$FRONTEND/$1" |
-	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
 
 $VIRSH destroy $VM >/dev/null
 wait_for 30 "the cut-over" active_is standby

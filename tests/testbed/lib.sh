@@ -160,8 +160,35 @@ tb_vm_back() {
 	wait_for 60 "ssh on the VM again" vm true
 }
 
+# served_by PATH: the X-Served-By of the frontend's answer (the host name
+# of the VM or container that answered)
+served_by() { ip netns exec $NS_C curl -s -m 3 -D - -o /dev/null "http://$FRONTEND/$1" |
+	tr -d '\r' | awk -F': ' 'tolower($1) == "x-served-by" {print $2}'; }
+
 # the container's LXD status: RUNNING, FROZEN, STOPPED
 ct_status() { lxc list "^$CT\$" -c s --format csv; }
+
+# tb_failback_frozen: vcrctl failback web, with a writer in the container
+# rewriting 60 MB under /var/tmp (where changes on both sides are not
+# conflicts) that keeps the final pass busy (rsync into the TCG VM) for
+# seconds; returns once LXD says the container is frozen for that pass.
+tb_failback_frozen() {
+	lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M count=60 2>/dev/null; done' \
+		>/dev/null 2>&1 &
+	TB_WRITER=$!
+	out=$(vcrctl failback web) || fail "failback refused: $out"
+	frozen() { [ "$(ct_status)" = FROZEN ]; }
+	wait_for 180 "the container frozen by the failback" frozen
+}
+
+# tb_failback_done: the writer stopped, the failback ended on the primary.
+tb_failback_done() {
+	kill $TB_WRITER 2>/dev/null; wait $TB_WRITER 2>/dev/null
+	done_ev() { vcrctl events | grep -qE 'failback +web +done: |alert +web +failback'; }
+	wait_for 60 "the failback's end" done_ev
+	active_is primary || fail "failback: $(vcrctl events | grep -E 'alert +web +failback' | tail -1)"
+	vcrctl events | grep -E ' web +' | grep -E 'failback|alert' >&2
+}
 
 # tb_relieve ARGS...: vcrctl relieve web ARGS, tried again while it is
 # refused as "not usable": right after a migration the second LXD server,
