@@ -458,8 +458,9 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	log_warn("event=relay service=%s accept", r->name);
 }
 
+/* mark: the listener's SO_MARK (a hold's, which the held set's accept rule looks for), or 0 */
 static int
-relay_listen(struct relay *r, char *err, size_t errlen)
+relay_listen(struct relay *r, int mark, char *err, size_t errlen)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = r->frontend.addr,
 	    .sin_port = htons(r->frontend.port) };
@@ -472,6 +473,14 @@ relay_listen(struct relay *r, char *err, size_t errlen)
 	if (r->listener == NULL) {
 		snprintf(err, errlen, "service '%s': cannot listen on %s: %s", r->name,
 		    fmt_endpoint(&r->frontend, a, sizeof(a)), strerror(errno));
+		return -1;
+	}
+	if (mark && setsockopt(evconnlistener_get_fd(r->listener), SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1) {
+		snprintf(err, errlen, "service '%s': SO_MARK on the hold listener: %s", r->name,
+		    strerror(errno));
+		evconnlistener_free(r->listener);
+		r->listener = NULL;
 		return -1;
 	}
 	evconnlistener_set_error_cb(r->listener, accept_error_cb);
@@ -509,7 +518,7 @@ relay_new(struct event_base *base, const struct svc_conf *sc, const struct relay
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (relay_listen(r, err, errlen) == -1) {
+	if (relay_listen(r, 0, err, errlen) == -1) {
 		free(r);
 		return NULL;
 	}
@@ -541,21 +550,9 @@ relay_hold_begin(struct relay *r, const struct svc_conf *sc, char *err, size_t e
 	/* the settings of now (a reload since an earlier hold) */
 	r->frontend = sc->frontend;
 	r->conf = sc->relay;
-	if (r->listener == NULL && relay_listen(r, err, errlen) == -1)
+	/* a listener still open from the last hold has its mark already */
+	if (r->listener == NULL && relay_listen(r, NF_HOLD_MARK, err, errlen) == -1)
 		return -1;
-	{
-		/* the mark the held set's accept rule looks for (nf.h) */
-		int mark = NF_HOLD_MARK;
-
-		if (setsockopt(evconnlistener_get_fd(r->listener), SOL_SOCKET, SO_MARK, &mark,
-		    sizeof(mark)) == -1) {
-			snprintf(err, errlen, "service '%s': SO_MARK on the hold listener: %s",
-			    r->name, strerror(errno));
-			evconnlistener_free(r->listener);
-			r->listener = NULL;
-			return -1;
-		}
-	}
 	r->parked = 1;
 	return 0;
 }

@@ -182,17 +182,19 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		char err2[200];
 		int held = s->held;
 
-		s->held = HOLD_NONE;	/* the switch lets new connections through */
-		if (rewrite_table(d, err2, sizeof(err2)) == 0) {
+		/*
+		 * Written with the switch, which lets new connections through;
+		 * hold_ended below then sends on what vcrd held.
+		 */
+		s->held = HOLD_NONE;
+		rc = rewrite_table(d, err2, sizeof(err2));
+		s->held = held;
+		if (rc == 0)
 			events_add(s->conf->name, "error", "table inet %s was not as vcrd left "
 			    "it (%s): rewritten whole from vcrd's state", NF_TABLE, err);
-			rc = 0;
-			s->held = held;	/* for hold_ended below: what vcrd held goes on */
-		} else {
-			s->held = held;
+		else
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),
 			    "; rewriting the table: %s", err2);
-		}
 	}
 	if (rc == -1) {
 		s->since_wall_ms = old_since;
