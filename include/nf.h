@@ -12,12 +12,19 @@
  *                  (SO_MARK NF_HOLD_MARK) takes them and relays them after
  *                  the switch; with no such listener the SYN is dropped and
  *                  sent again by the client (after 1 s), past the switch
+ *   set suspect    frontends whose active target failed its last check
+ *   set recent     client addr . port . frontend addr . port of the new
+ *                  connections to a suspect frontend (dynamic, 120 s):
+ *                  after the cut-over their conntrack entries are looked
+ *                  up by tuple, before the walk of the whole table
  *   chain prerouting (nat):  ip daddr . tcp dport @relayed accept
  *                            ip daddr . tcp dport @held socket mark NF_HOLD_MARK accept
  *                            ip daddr . tcp dport @held drop
+ *                            ip daddr . tcp dport @suspect add @recent { ip saddr . tcp sport . ip daddr . tcp dport }
  *                            dnat ip to ip daddr . tcp dport map @services
  *   chain output (nat):      meta mark != NF_RELAY_MARK ip daddr . tcp dport @relayed accept
  *                            ip daddr . tcp dport @held drop
+ *                            ip daddr . tcp dport @suspect add @recent { ... }
  *                            dnat ip to ip daddr . tcp dport map @services
  *   chain postrouting (nat): ct status dnat ip daddr . tcp dport @masq masquerade
  *
@@ -37,6 +44,11 @@
 #define NF_MASQ		"masq"
 #define NF_RELAYED	"relayed"
 #define NF_HELD		"held"
+#define NF_SUSPECT	"suspect"
+#define NF_RECENT	"recent"
+#define NF_TUPLE_LEN	16	/* recent's key: 4 addr, 2 port + 2 pad, twice */
+#define NF_RECENT_TIMEOUT_MS	120000	/* conntrack's SYN_SENT timeout */
+#define NF_RECENT_MAX	65536
 #define NF_RELAY_MARK	0x7663	/* "vc": SO_MARK of vcrd's upstream sockets */
 #define NF_HOLD_MARK	0x7668	/* "vh": SO_MARK of vcrd's hold listeners */
 
@@ -52,6 +64,7 @@ enum nf_set {
 	NF_SET_MASQ,
 	NF_SET_RELAYED,
 	NF_SET_HELD,
+	NF_SET_SUSPECT,
 };
 
 /* One element change; a batch of them is applied atomically. */
@@ -95,11 +108,24 @@ int	nf_delete_table(struct nf *nf, char *err, size_t errlen);
 ssize_t	nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq,
 	    void *buf, size_t len);
 
+enum nf_ct_pass {
+	NF_CT_RECENT = 0,	/* the connections in set recent, looked up by tuple */
+	NF_CT_WALK,		/* every entry: the kernel walks its whole table */
+};
+
 /*
  * Delete the conntrack entries of connections to frontend that were
- * NATed to target. Returns the number deleted, -1 on error.
+ * NATed to target and never answered. Returns the number deleted, -1 on
+ * error.
  */
-int	nf_ct_flush(struct nf *nf, const struct endpoint *frontend, const struct endpoint *target,
-	    char *err, size_t errlen);
+/*
+ * Drop set recent's connections to frontend, once its entries are dealt
+ * with. Returns how many, -1 on error (an element that expired meanwhile
+ * fails the whole batch; the rest expire in their time).
+ */
+int	nf_recent_forget(struct nf *nf, const struct endpoint *frontend, char *err,
+	    size_t errlen);
+int	nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend,
+	    const struct endpoint *target, char *err, size_t errlen);
 
 #endif

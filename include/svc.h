@@ -68,11 +68,14 @@ struct svc {
 	struct dec_state dec;
 	uint64_t	since_wall_ms;	/* pointing at dec.active since */
 	unsigned	cutovers;
-	unsigned	last_cutover_us;	/* decision -> batch ACKed -> conntrack cleaned */
+	unsigned	last_cutover_us;	/* decision -> batch ACKed -> set recent's entries deleted */
+	unsigned	last_walk_us;	/* the first walk of the conntrack table after it */
 	char		alert[160];	/* current loud condition, empty when fine */
 	struct relay	*relay;		/* modes tcp and http */
 	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
 	struct endpoint	 ct_old;	/* the target it cleans up after */
+	unsigned	ct_walks;	/* of the conntrack table since the cut-over */
+	int		suspect;	/* the frontend is in set suspect */
 	unsigned	gen;		/* bumped at each cut-over */
 	int		held;		/* enum hold (svc_hold) */
 	struct relay	*hold_relay;	/* mode dnat: vcrd's own hold (HOLD_RELAYED) */

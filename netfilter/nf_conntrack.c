@@ -6,6 +6,12 @@
  * and is NATed to the dead primary again. Deleting those entries makes
  * the next SYN a new connection, which the map now sends to the standby.
  *
+ * Two ways to find them. NF_CT_RECENT looks up, by tuple, the connections
+ * that set recent wrote down while the service was suspect: a few lookups,
+ * however big the host's conntrack table. NF_CT_WALK has the kernel walk
+ * its whole table (every bucket, every entry of every namespace), which
+ * also finds the connections made before the first failed check.
+ *
  * Only entries that never saw a reply are deleted: an established
  * connection to the old target is left alone, so an operator's failover
  * of a healthy primary lets its connections finish there, and a primary
@@ -16,12 +22,18 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -184,15 +196,328 @@ put_dump_filter(struct nlmsghdr *nlh, const struct ct_match *m)
 	mnl_attr_nest_end(nlh, nest);
 }
 
-int
-nf_ct_flush(struct nf *nf, const struct endpoint *frontend, const struct endpoint *target,
-    char *err, size_t errlen)
+/* A reply, or -1 with errno ETIMEDOUT when the kernel says nothing for 2 s. */
+static ssize_t
+ct_recv(struct nf *nf, char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(nf->nl), .events = POLLIN };
+	int r;
+
+	while ((r = poll(&pfd, 1, 2000)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		errno = ETIMEDOUT;
+	if (r <= 0)
+		return -1;
+	return mnl_socket_recvfrom(nf->nl, buf, len);
+}
+
+/* The walk: one dump, filtered in the kernel, of the whole table. */
+static int
+ct_collect_walk(struct nf *nf, struct ct_match *m, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	struct ct_match m = { 0 };
 	uint32_t seq = nf->seq++;
 	ssize_t n;
-	int rc = 0, deleted = 0;
+	int rc = 0;
+
+	put_dump_filter(ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), m);
+	if (mnl_socket_sendto(nf->nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) == -1) {
+		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, nf->portid, ct_entry_cb, m);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	if (n == -1 || rc == -1) {
+		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct recent {
+	const struct endpoint *frontend;
+	struct ct_tuple	*t;		/* client -> frontend */
+	size_t		 n, cap;
+};
+
+static int
+recent_elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct recent *rc = data;
+	struct nftnl_set *set = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	uint16_t port = htons(rc->frontend->port);
+	int ret = MNL_CB_OK;
+
+	if (set == NULL || nftnl_set_elems_nlmsg_parse(nlh, set) < 0 ||
+	    (it = nftnl_set_elems_iter_create(set)) == NULL) {
+		nftnl_set_free(set);
+		return MNL_CB_ERROR;
+	}
+	while ((e = nftnl_set_elems_iter_next(it)) != NULL) {
+		uint32_t len = 0;
+		const uint8_t *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		struct ct_tuple *t;
+
+		/* saddr, sport + pad, daddr, dport + pad */
+		if (k == NULL || len != NF_TUPLE_LEN ||
+		    memcmp(k + 8, &rc->frontend->addr.s_addr, 4) != 0 ||
+		    memcmp(k + 12, &port, 2) != 0)
+			continue;
+		if (rc->n == rc->cap) {
+			size_t cap = rc->cap ? rc->cap * 2 : 64;
+			if ((t = realloc(rc->t, cap * sizeof(*t))) == NULL) {
+				ret = MNL_CB_ERROR;
+				break;
+			}
+			rc->t = t;
+			rc->cap = cap;
+		}
+		t = &rc->t[rc->n++];
+		memset(t, 0, sizeof(*t));
+		memcpy(&t->src, k, 4);
+		memcpy(&t->sport, k + 4, 2);
+		memcpy(&t->dst, k + 8, 4);
+		memcpy(&t->dport, k + 12, 2);
+		t->proto = IPPROTO_TCP;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(set);
+	return ret;
+}
+
+/* Set recent's connections to frontend. */
+static int
+recent_read(struct nf *nf, struct recent *rc, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct nftnl_set *set = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	uint32_t seq = nf->seq++;
+	ssize_t n;
+	int r = 0;
+
+	if (set == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	nftnl_set_set_str(set, NFTNL_SET_TABLE, NF_TABLE);
+	nftnl_set_set_str(set, NFTNL_SET_NAME, NF_RECENT);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	nftnl_set_free(set);
+	if (mnl_socket_sendto(nf->nl, buf, nlh->nlmsg_len) == -1) {
+		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
+		return -1;
+	}
+	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
+		r = mnl_cb_run(buf, (size_t)n, seq, nf->portid, recent_elem_cb, rc);
+		if (r <= MNL_CB_STOP)
+			break;
+	}
+	if (n == -1 || r == -1) {
+		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Set recent's key of t: saddr, sport + pad, daddr, dport + pad. */
+static void
+recent_key(const struct ct_tuple *t, uint8_t k[NF_TUPLE_LEN])
+{
+	memset(k, 0, NF_TUPLE_LEN);
+	memcpy(k, &t->src, 4);
+	memcpy(k + 4, &t->sport, 2);
+	memcpy(k + 8, &t->dst, 4);
+	memcpy(k + 12, &t->dport, 2);
+}
+
+int
+nf_recent_forget(struct nf *nf, const struct endpoint *frontend, char *err, size_t errlen)
+{
+	struct recent rc = { .frontend = frontend };
+	struct mnl_nlmsg_batch *batch;
+	struct nftnl_set *set;
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	char *buf = NULL;
+	size_t len;
+	int ret = -1;
+
+	nf_discard_pending(nf);
+	if (recent_read(nf, &rc, err, errlen) == -1)
+		return -1;
+	if (rc.n == 0) {
+		ret = 0;
+		goto out;
+	}
+	len = 4096 + rc.n * 64;
+	if ((buf = malloc(len)) == NULL || (set = nftnl_set_alloc()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	nftnl_set_set_str(set, NFTNL_SET_TABLE, NF_TABLE);
+	nftnl_set_set_str(set, NFTNL_SET_NAME, NF_RECENT);
+	for (size_t i = 0; i < rc.n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		uint8_t k[NF_TUPLE_LEN];
+
+		recent_key(&rc.t[i], k);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, NF_TUPLE_LEN);
+		nftnl_set_elem_add(set, e);
+	}
+	seq = nf->seq;
+	batch = mnl_nlmsg_batch_start(buf, len);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(batch), nf->seq++);
+	mnl_nlmsg_batch_next(batch);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch), NFT_MSG_DELSETELEM,
+	    NFPROTO_INET, NLM_F_ACK, nf->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	mnl_nlmsg_batch_next(batch);
+	nftnl_batch_end(mnl_nlmsg_batch_current(batch), nf->seq++);
+	mnl_nlmsg_batch_next(batch);
+	nftnl_set_free(set);
+	if (mnl_socket_sendto(nf->nl, buf, mnl_nlmsg_batch_size(batch)) == -1)
+		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
+	else
+		ret = nf_drain_acks(nf, seq + 1, 1, err, errlen);
+	mnl_nlmsg_batch_stop(batch);
+out:
+	free(buf);
+	free(rc.t);
+	return ret == 0 ? (int)rc.n : -1;
+}
+
+/*
+ * One CT_GET by tuple per connection in set recent, CT_GET_AT_ONCE in
+ * flight; the answers go through the walk's filter (ct_entry_cb).
+ */
+#define CT_GET_AT_ONCE	64
+
+static int
+ct_collect_recent(struct nf *nf, struct ct_match *m, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct recent rc = { .frontend = NULL };
+	struct endpoint fe;
+	int ret = -1;
+
+	memset(&fe, 0, sizeof(fe));
+	fe.addr.s_addr = m->want_orig_dst.dst;
+	fe.port = ntohs(m->want_orig_dst.dport);
+	rc.frontend = &fe;
+	if (recent_read(nf, &rc, err, errlen) == -1)
+		goto out;
+	for (size_t i = 0; i < rc.n; i += CT_GET_AT_ONCE) {
+		size_t k = rc.n - i < CT_GET_AT_ONCE ? rc.n - i : CT_GET_AT_ONCE;
+		uint32_t first = nf->seq;
+		size_t len = 0;
+		unsigned got = 0;
+
+		for (size_t j = 0; j < k; j++) {
+			const struct ct_tuple *t = &rc.t[i + j];
+			struct nlmsghdr *nlh = ct_msg(buf + len, IPCTNL_MSG_CT_GET, 0, nf->seq++);
+			struct nlattr *tuple, *nest;
+
+			tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+			nest = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+			mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src);
+			mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst);
+			mnl_attr_nest_end(nlh, nest);
+			nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+			mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
+			mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, t->sport);
+			mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, t->dport);
+			mnl_attr_nest_end(nlh, nest);
+			mnl_attr_nest_end(nlh, tuple);
+			len += NLMSG_ALIGN(nlh->nlmsg_len);
+		}
+		if (mnl_socket_sendto(nf->nl, buf, len) == -1) {
+			snprintf(err, errlen, "conntrack get: %s", strerror(errno));
+			goto out;
+		}
+		/* One answer each: the entry, or an error (ENOENT: gone). */
+		while (got < k) {
+			ssize_t n = ct_recv(nf, buf, sizeof(buf));
+			int left = (int)n;
+
+			if (n == -1) {
+				snprintf(err, errlen, "conntrack get: %s", strerror(errno));
+				goto out;
+			}
+			for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+			    nlh = mnl_nlmsg_next(nlh, &left)) {
+				if (nlh->nlmsg_seq < first || nlh->nlmsg_seq >= first + k)
+					continue;
+				got++;
+				if (nlh->nlmsg_type != NLMSG_ERROR &&
+				    ct_entry_cb(nlh, m) == MNL_CB_ERROR) {
+					snprintf(err, errlen, "out of memory");
+					goto out;
+				}
+			}
+		}
+	}
+	ret = 0;
+out:
+	free(rc.t);
+	return ret;
+}
+
+/*
+ * The ACKs of n deletes from seq first on: returns how many deleted an
+ * entry (ENOENT: it was gone already), -1 on another error.
+ */
+static int
+ct_delete_acks(struct nf *nf, uint32_t first, unsigned n, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	unsigned got = 0;
+	int deleted = 0, error = 0;
+
+	while (got < n) {
+		ssize_t r = ct_recv(nf, buf, sizeof(buf));
+		int left = (int)r;
+
+		if (r == -1) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < first ||
+			    nlh->nlmsg_seq >= first + n)
+				continue;
+			got++;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error == 0)
+				deleted++;
+			else if (e->error != -ENOENT && error == 0)
+				error = -e->error;
+		}
+	}
+	if (error) {
+		snprintf(err, errlen, "%s", strerror(error));
+		return -1;
+	}
+	return deleted;
+}
+
+int
+nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend,
+    const struct endpoint *target, char *err, size_t errlen)
+{
+	char buf[CT_GET_AT_ONCE * 256];
+	struct ct_match m = { 0 };
+	int deleted = 0;
 
 	m.want_orig_dst.dst = frontend->addr.s_addr;
 	m.want_orig_dst.dport = htons(frontend->port);
@@ -200,44 +525,40 @@ nf_ct_flush(struct nf *nf, const struct endpoint *frontend, const struct endpoin
 	m.want_reply_src.sport = htons(target->port);
 
 	nf_discard_pending(nf);
-	put_dump_filter(ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), &m);
-	if (mnl_socket_sendto(nf->nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) == -1) {
-		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
-		return -1;
-	}
-	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, nf->portid, ct_entry_cb, &m);
-		if (rc <= MNL_CB_STOP)
-			break;
-	}
-	if (n == -1 || rc == -1) {
-		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
+	if ((pass == NF_CT_WALK ? ct_collect_walk(nf, &m, err, errlen) :
+	    ct_collect_recent(nf, &m, err, errlen)) == -1) {
+		deleted = -1;
 		goto out;
 	}
-	/* One request per entry: the kernel deletes by tuple. */
-	for (size_t i = 0; i < m.n; i++) {
-		struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, nf->seq++);
+	/* One request per entry, the kernel deletes by tuple; CT_GET_AT_ONCE in flight. */
+	for (size_t i = 0; i < m.n; i += CT_GET_AT_ONCE) {
+		size_t k = m.n - i < CT_GET_AT_ONCE ? m.n - i : CT_GET_AT_ONCE, len = 0;
+		uint32_t first = nf->seq;
 		char e[128];
 
-		mnl_attr_put(nlh, CTA_TUPLE_ORIG | NLA_F_NESTED, m.orig_len[i], m.orig[i]);
-		if (mnl_socket_sendto(nf->nl, buf, nlh->nlmsg_len) == -1) {
+		for (size_t j = 0; j < k; j++) {
+			struct nlmsghdr *nlh = ct_msg(buf + len, IPCTNL_MSG_CT_DELETE, NLM_F_ACK,
+			    nf->seq++);
+			mnl_attr_put(nlh, CTA_TUPLE_ORIG | NLA_F_NESTED, m.orig_len[i + j],
+			    m.orig[i + j]);
+			len += NLMSG_ALIGN(nlh->nlmsg_len);
+		}
+		if (mnl_socket_sendto(nf->nl, buf, len) == -1) {
 			snprintf(err, errlen, "conntrack delete: %s", strerror(errno));
 			deleted = -1;
 			goto out;
 		}
 		/* ENOENT: the entry died meanwhile, which is what we wanted. */
-		if (nf_drain_acks(nf, nlh->nlmsg_seq, 1, e, sizeof(e)) == 0)
-			deleted++;
-		else if (strstr(e, strerror(ENOENT)) == NULL) {
+		int gone = ct_delete_acks(nf, first, (unsigned)k, e, sizeof(e));
+		if (gone == -1) {
 			snprintf(err, errlen, "conntrack delete: %s", e);
 			deleted = -1;
 			goto out;
 		}
+		deleted += gone;
 	}
 out:
 	free(m.orig);
 	free(m.orig_len);
-	if (n == -1 || rc == -1)
-		return -1;
 	return deleted;
 }

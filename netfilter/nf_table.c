@@ -41,14 +41,19 @@
 #define SET_ID_MASQ		2
 #define SET_ID_RELAYED		3
 #define SET_ID_HELD		4
+#define SET_ID_SUSPECT		5
+#define SET_ID_RECENT		6
+/* ipv4_addr . inet_service . ipv4_addr . inet_service */
+#define CONCAT_TUPLE		((((CONCAT_ADDR_PORT << 6) | TYPE_IPADDR) << 6) | TYPE_INET_SERVICE)
 /* nft's udata type for an element comment. */
 #define UDATA_ELEM_COMMENT	0
 #define NF_ACK_WAIT_MS		2000
 /* By enum nf_set. */
-static const char *const set_names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD };
-static const uint32_t set_ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED, SET_ID_HELD };
-/* Messages of the table's skeleton: 3 table, 4 sets, 3 chains, 7 rules. */
-#define NF_SKELETON_MSGS	18u
+static const char *const set_names[] = { NF_MAP, NF_MASQ, NF_RELAYED, NF_HELD, NF_SUSPECT };
+static const uint32_t set_ids[] = { SET_ID_SERVICES, SET_ID_MASQ, SET_ID_RELAYED, SET_ID_HELD,
+    SET_ID_SUSPECT };
+/* Messages of the table's skeleton: 3 table, 6 sets, 3 chains, 9 rules. */
+#define NF_SKELETON_MSGS	22u
 
 int
 nf_batch_add(struct nf_batch *b, enum nf_op op, enum nf_set set,
@@ -273,6 +278,37 @@ rule_hold_accept(void)
 	return r;
 }
 
+/*
+ * ip daddr . tcp dport @suspect add @recent { ip saddr . tcp sport . ip daddr . tcp dport }
+ *
+ * While a service's active target fails its checks, the nat chains (which
+ * see the first packet of each connection only) write down who connects:
+ * after the cut-over vcrd finds those connections' conntrack entries by
+ * tuple (nf_ct_flush NF_CT_RECENT) instead of walking the whole conntrack
+ * table first. A full set makes the add fail and the rule stop here; the
+ * next rule NATs the connection all the same.
+ */
+static struct nftnl_rule *
+rule_recent(const char *chain)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_expr *e;
+
+	add_match_ipv4_tcp_dst(r);
+	nftnl_rule_add_expr(r, expr_lookup(NF_SUSPECT, SET_ID_SUSPECT, 0));
+	nftnl_rule_add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_04));
+	nftnl_rule_add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_05));
+	nftnl_rule_add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_06));
+	nftnl_rule_add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_07));
+	e = nftnl_expr_alloc("dynset");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_04);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, NF_RECENT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, SET_ID_RECENT);
+	nftnl_rule_add_expr(r, e);
+	return r;
+}
+
 /* ct status dnat ip daddr . tcp dport @masq masquerade */
 static struct nftnl_rule *
 rule_masq(void)
@@ -327,6 +363,33 @@ put_set_decl(struct mnl_nlmsg_batch *batch, enum nf_set which, uint32_t seq)
 		nftnl_set_add_expr(s, nftnl_expr_alloc("counter"));
 	} else
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch), NFT_MSG_NEWSET,
+	    NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	mnl_nlmsg_batch_next(batch);
+}
+
+/*
+ * set recent: client . frontend of each new connection to a suspect
+ * service, kept as long as conntrack keeps an unanswered SYN (120 s),
+ * NF_RECENT_MAX at most.
+ */
+static void
+put_set_recent(struct mnl_nlmsg_batch *batch, uint32_t seq)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, NF_RECENT);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, SET_ID_RECENT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, CONCAT_TUPLE);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, NF_TUPLE_LEN);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, NF_RECENT_TIMEOUT_MS);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, NF_RECENT_MAX);
 	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(batch), NFT_MSG_NEWSET,
 	    NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
 	nftnl_set_nlmsg_build_payload(nlh, s);
@@ -443,15 +506,19 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 		put_set_decl(batch, NF_SET_MASQ, seq++);
 		put_set_decl(batch, NF_SET_RELAYED, seq++);
 		put_set_decl(batch, NF_SET_HELD, seq++);
+		put_set_decl(batch, NF_SET_SUSPECT, seq++);
+		put_set_recent(batch, seq++);
 		put_chain(batch, "prerouting", NF_INET_PRE_ROUTING, -100, seq++);
 		put_chain(batch, "output", NF_INET_LOCAL_OUT, -100, seq++);
 		put_chain(batch, "postrouting", NF_INET_POST_ROUTING, 100, seq++);
 		put_rule(batch, rule_set_verdict("prerouting", NF_SET_RELAYED, NF_ACCEPT, 0), seq++);
 		put_rule(batch, rule_hold_accept(), seq++);
 		put_rule(batch, rule_set_verdict("prerouting", NF_SET_HELD, NF_DROP, 0), seq++);
+		put_rule(batch, rule_recent("prerouting"), seq++);
 		put_rule(batch, rule_dnat("prerouting"), seq++);
 		put_rule(batch, rule_set_verdict("output", NF_SET_RELAYED, NF_ACCEPT, 1), seq++);
 		put_rule(batch, rule_set_verdict("output", NF_SET_HELD, NF_DROP, 0), seq++);
+		put_rule(batch, rule_recent("output"), seq++);
 		put_rule(batch, rule_dnat("output"), seq++);
 		put_rule(batch, rule_masq(), seq++);
 	}

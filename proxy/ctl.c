@@ -115,6 +115,8 @@ status_json(struct vcrd *d)
 		json_object_object_add(o, "cutovers", json_object_new_int((int)s->cutovers));
 		json_object_object_add(o, "last_cutover_ms",
 		    json_object_new_double((double)s->last_cutover_us / 1000.0));
+		json_object_object_add(o, "last_conntrack_walk_ms",
+		    json_object_new_double((double)s->last_walk_us / 1000.0));
 		json_object_object_add(o, "alert", json_object_new_string(s->alert));
 		json_object_object_add(o, "mode", json_object_new_string(
 		    fwd_mode_name(s->conf->mode)));

@@ -185,11 +185,19 @@ handle(struct evhttp_request *req, void *arg)
 		evbuffer_add_printf(b, "vcr_cutovers_total{service=\"%s\"} %u\n", s->conf->name,
 		    s->cutovers);
 	evbuffer_add_printf(b,
-	    "# HELP vcr_last_cutover_seconds Decision to batch ACKed and conntrack cleaned.\n"
+	    "# HELP vcr_last_cutover_seconds Decision to batch ACKed and the conntrack entries "
+	    "of the connections made while suspect deleted.\n"
 	    "# TYPE vcr_last_cutover_seconds gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		evbuffer_add_printf(b, "vcr_last_cutover_seconds{service=\"%s\"} %.6f\n",
 		    s->conf->name, (double)s->last_cutover_us / 1e6);
+	evbuffer_add_printf(b,
+	    "# HELP vcr_last_conntrack_walk_seconds The walk of the whole conntrack table "
+	    "that follows a cut-over.\n"
+	    "# TYPE vcr_last_conntrack_walk_seconds gauge\n");
+	TAILQ_FOREACH(s, &m->d->services, entry)
+		evbuffer_add_printf(b, "vcr_last_conntrack_walk_seconds{service=\"%s\"} %.6f\n",
+		    s->conf->name, (double)s->last_walk_us / 1e6);
 	evbuffer_add_printf(b,
 	    "# HELP vcr_relay_connections Open client connections (modes tcp and http).\n"
 	    "# TYPE vcr_relay_connections gauge\n");

@@ -101,7 +101,9 @@ rewrite_table(struct vcrd *d, char *err, size_t errlen)
 
 	TAILQ_FOREACH(s, &d->services, entry)
 		if (batch_point(&b, s) == -1 || (s->held != HOLD_NONE &&
-		    nf_batch_add(&b, NF_ADD, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1))
+		    nf_batch_add(&b, NF_ADD, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1) ||
+		    (s->suspect &&
+		    nf_batch_add(&b, NF_ADD, NF_SET_SUSPECT, &s->conf->frontend, NULL, NULL) == -1))
 			goto oom;
 	if (batch_masq(&b, NF_ADD, d->conf, NULL) == -1 ||
 	    batch_relayed(&b, NF_ADD, d->conf, NULL) == -1)
@@ -128,11 +130,16 @@ dec_policy_of(const struct svc *s, struct dec_policy *pol)
 }
 
 /*
- * A connection whose SYN was NATed by the old element just before the
- * batch, but whose conntrack entry was confirmed after the dump walked
- * past its bucket, escapes the first pass. A second pass, off the
- * cut-over's path and well before TCP's first SYN retransmit (1 s),
- * catches it.
+ * The conntrack entries of the connections NATed to the old target that
+ * never got an answer go, so the clients' SYN retransmits are NATed afresh
+ * (nf_conntrack.c). On the cut-over's path only the connections set recent
+ * wrote down while the service was suspect are looked up, by tuple: a
+ * handful of lookups however big the host's conntrack table. The walk of
+ * the whole table, which also finds the connections made before the
+ * first failed check, follows at the next turn of the loop; a second walk
+ * CT_SWEEP_MS later, well before TCP's first SYN retransmit (1 s), catches
+ * a SYN NATed by the old element just before the batch whose entry was
+ * confirmed after the first walk went past its bucket.
  */
 #define CT_SWEEP_MS	200
 
@@ -141,14 +148,74 @@ ct_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct svc *s = arg;
 	char err[256], t[32];
+	uint64_t t0 = now_us();
 	int n;
 
-	n = nf_ct_flush(s->d->nf, &s->conf->frontend, &s->ct_old, err, sizeof(err));
+	n = nf_ct_flush(s->d->nf, NF_CT_WALK, &s->conf->frontend, &s->ct_old, err, sizeof(err));
+	if (s->ct_walks == 0)
+		s->last_walk_us = (unsigned)(now_us() - t0);
+	log_debug("event=conntrack service=%s walk=%u deleted=%d us=%llu", s->conf->name,
+	    s->ct_walks + 1, n, (unsigned long long)(now_us() - t0));
 	if (n == -1)
-		events_add(s->conf->name, "error", "conntrack second pass: %s", err);
+		events_add(s->conf->name, "error", "conntrack walk after cut-over: %s", err);
 	else if (n > 0)
-		events_add(s->conf->name, "cutover", "conntrack second pass deleted %d late "
-		    "entries to %s", n, fmt_endpoint(&s->ct_old, t, sizeof(t)));
+		events_add(s->conf->name, "cutover", "conntrack walk %u deleted %d %s entries "
+		    "to %s", s->ct_walks + 1, n, s->ct_walks ? "late" : "older",
+		    fmt_endpoint(&s->ct_old, t, sizeof(t)));
+	if (s->ct_walks++ == 0) {
+		struct timeval tv = { 0, CT_SWEEP_MS * 1000 };
+		evtimer_add(s->ct_sweep, &tv);
+	}
+}
+
+/* The lookups now, the walks after: returns what the lookups deleted, or -1. */
+static int
+ct_cleanup(struct svc *s, const struct endpoint *old, char *err, size_t errlen)
+{
+	struct timeval now = { 0, 0 };
+	int n;
+
+	n = nf_ct_flush(s->d->nf, NF_CT_RECENT, &s->conf->frontend, old, err, errlen);
+	if (s->ct_sweep == NULL)
+		s->ct_sweep = evtimer_new(s->d->base, ct_sweep_cb, s);
+	s->ct_old = *old;
+	s->ct_walks = 0;
+	evtimer_add(s->ct_sweep, &now);
+	return n;
+}
+
+/*
+ * The frontend is in set suspect while the target it points at fails its
+ * checks: the nat chains then write down each new connection in set
+ * recent, for ct_cleanup. A failure here costs only speed (the walk finds
+ * the entries too): an event, not a reason to stop.
+ */
+static void
+suspect_sync(struct svc *s)
+{
+	const struct health_ctr *c = &s->side[s->dec.active].ctr;
+	int want = c->fail_run > 0 || c->h == H_DOWN;
+	struct nf_batch b = { 0 };
+	char err[256];
+
+	if (want == s->suspect)
+		return;
+	if (nf_batch_add(&b, want ? NF_ADD : NF_DEL, NF_SET_SUSPECT, &s->conf->frontend,
+	    NULL, NULL) == -1)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (nf_apply(s->d->nf, &b, err, sizeof(err)) == 0) {
+		s->suspect = want;
+		nf_batch_reset(&b);
+		/* Looked up by the cut-over, or no longer needed. */
+		if (!want && nf_recent_forget(s->d->nf, &s->conf->frontend, err,
+		    sizeof(err)) == -1)
+			log_debug("event=conntrack service=%s set %s not emptied: %s",
+			    s->conf->name, NF_RECENT, err);
+		return;
+	}
+	nf_batch_reset(&b);
+	events_add(s->conf->name, "error", "set %s, %s: %s", NF_SUSPECT,
+	    want ? "adding" : "removing", err);
 }
 
 /*
@@ -203,7 +270,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 		return -1;
 	}
 	t_nf = now_us() - t0;
-	flushed = nf_ct_flush(d->nf, &s->conf->frontend, svc_target(s, from), err, sizeof(err));
+	flushed = ct_cleanup(s, svc_target(s, from), err, sizeof(err));
 	s->last_cutover_us = (unsigned)(now_us() - t0);
 	s->cutovers++;
 	if (flushed == -1)
@@ -223,13 +290,6 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->error_run = 0;
 	s->resp_5xx = 0;
 	s->resp_seen = 0;
-	if (s->ct_sweep == NULL)
-		s->ct_sweep = evtimer_new(d->base, ct_sweep_cb, s);
-	s->ct_old = *svc_target(s, from);
-	{
-		struct timeval tv = { 0, CT_SWEEP_MS * 1000 };
-		evtimer_add(s->ct_sweep, &tv);
-	}
 	s->gen++;
 	if (s->relay)
 		relay_retry(s->relay, s->gen, from == SIDE_STANDBY && rec_standby_frozen(s));
@@ -331,7 +391,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		return -1;
 	}
 	if (active) {
-		flushed = nf_ct_flush(d->nf, &s->conf->frontend, &old, e, sizeof(e));
+		flushed = ct_cleanup(s, &old, e, sizeof(e));
 		s->cutovers++;
 		s->gen++;
 		if (s->relay)
@@ -365,7 +425,7 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 
 /* Runs the decision once and applies it. Returns -1 (err set) when refused. */
 static int
-evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen)
+decide_apply(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen)
 {
 	struct dec_policy pol;
 	struct dec_state before = s->dec;
@@ -433,6 +493,15 @@ evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errl
 		return 0;
 	}
 	return 0;
+}
+
+static int
+evaluate(struct vcrd *d, struct svc *s, enum dec_cmd cmd, char *err, size_t errlen)
+{
+	int rc = decide_apply(d, s, cmd, err, errlen);
+
+	suspect_sync(s);
+	return rc;
 }
 
 static void
@@ -894,6 +963,8 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 		    !ep_eq(svc_target(s, s->dec.active),
 		    s->dec.active == SIDE_PRIMARY ? &n->primary : &n->standby))
 			nf_batch_add(&b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL);
+		if (s->suspect && (n == NULL || !ep_eq(&n->frontend, &s->conf->frontend)))
+			nf_batch_add(&b, NF_DEL, NF_SET_SUSPECT, &s->conf->frontend, NULL, NULL);
 	}
 	TAILQ_FOREACH(sc, &nc->services, entry) {
 		struct svc tmpl = { .conf = sc };
@@ -954,6 +1025,8 @@ vcrd_reload(struct vcrd *d, char *err, size_t errlen)
 				}
 				changed++;
 			}
+			if (!ep_eq(&s->conf->frontend, &sc->frontend))
+				s->suspect = 0;		/* its element went in the batch */
 			s->conf = sc;
 		}
 		for (int k = 0; k < 2; k++)

@@ -199,6 +199,11 @@ client_loop() {
 
 # nft's view of the map without its counters (they move with traffic)
 nft_map() { nft_table | sed -E 's/counter packets [0-9]+ bytes [0-9]+ //'; }
+# The services map alone (sets suspect and recent follow the checks).
+nft_services() {
+	ip netns exec $NS_V nft list map inet vcrecovery services |
+	    sed -E 's/counter packets [0-9]+ bytes [0-9]+ //'
+}
 
 metrics() { ip netns exec $NS_V curl -s http://127.0.0.1:9107/metrics; }
 

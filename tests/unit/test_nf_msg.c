@@ -163,9 +163,11 @@ test_replace_table(void **state)
 	static const uint16_t want[] = {
 		NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
 		NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
+		NFT_MSG_NEWSET, NFT_MSG_NEWSET,
 		NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN, NFT_MSG_NEWCHAIN,
 		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
 		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+		NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
 		NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM,
 	};
 	struct nf_batch b = { 0 };
@@ -205,53 +207,85 @@ test_replace_table(void **state)
 	assert_false(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_MAP);
 	nftnl_set_free(s);
 
+	/* suspect: frontends; recent: client . frontend, dynamic, 120 s, bounded */
+	s = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_nlmsg_parse(m.m[8], s), 0);
+	assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME), "suspect");
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 8);
+	nftnl_set_free(s);
+	s = nftnl_set_alloc();
+	assert_int_equal(nftnl_set_nlmsg_parse(m.m[9], s), 0);
+	assert_string_equal(nftnl_set_get_str(s, NFTNL_SET_NAME), "recent");
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 16);
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE),
+	    (((((7 << 6) | 13) << 6) | 7) << 6) | 13);
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	assert_int_equal(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 120000);
+	assert_int_equal(nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE), 65536);
+	nftnl_set_free(s);
+
+	/*
+	 * ip daddr . tcp dport @suspect add @recent { ip saddr . tcp sport .
+	 * ip daddr . tcp dport }, just before the dnat, in both chains
+	 */
+	for (unsigned i = 16; i <= 20; i += 4) {
+		rule_text(m.m[i], text, sizeof(text));
+		assert_non_null(strstr(text, i == 16 ? "prerouting" : "output"));
+		assert_non_null(strstr(text, "[ lookup reg 1 set suspect ]"));
+		assert_non_null(strstr(text, "[ payload load 4b @ network header + 12 => reg 12 ]"));
+		assert_non_null(strstr(text, "[ payload load 2b @ transport header + 0 => reg 13 ]"));
+		assert_non_null(strstr(text, "[ payload load 4b @ network header + 16 => reg 14 ]"));
+		assert_non_null(strstr(text, "[ payload load 2b @ transport header + 2 => reg 15 ]"));
+		assert_non_null(strstr(text, "[ dynset add reg_key 12 set recent ]"));
+	}
+
 	/*
 	 * ip daddr . tcp dport @relayed accept, @held to vcrd's marked hold
 	 * listener if there is one, else @held drop, then the dnat
 	 */
-	rule_text(m.m[11], text, sizeof(text));
+	rule_text(m.m[13], text, sizeof(text));
 	assert_non_null(strstr(text, "[ lookup reg 1 set relayed ]"));
 	assert_non_null(strstr(text, "[ immediate reg 0 accept ]"));
 	assert_null(strstr(text, "meta load mark"));
-	rule_text(m.m[12], text, sizeof(text));
+	rule_text(m.m[14], text, sizeof(text));
 	assert_non_null(strstr(text, "prerouting"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
 	assert_non_null(strstr(text, "[ socket load mark => reg 1 ]"));
 	assert_non_null(strstr(text, "[ cmp eq reg 1 0x00007668 ]"));
 	assert_non_null(strstr(text, "[ immediate reg 0 accept ]"));
-	rule_text(m.m[13], text, sizeof(text));
+	rule_text(m.m[15], text, sizeof(text));
 	assert_non_null(strstr(text, "prerouting"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
 	assert_non_null(strstr(text, "[ immediate reg 0 drop ]"));
 	/* dnat ip to ip daddr . tcp dport map @services */
-	rule_text(m.m[14], text, sizeof(text));
+	rule_text(m.m[17], text, sizeof(text));
 	assert_non_null(strstr(text, "[ payload load 4b @ network header + 16 => reg 1 ]"));
 	assert_non_null(strstr(text, "[ payload load 2b @ transport header + 2 => reg 9 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set services dreg 1 ]"));
 	assert_non_null(strstr(text, "[ nat dnat ip addr_min reg 1 proto_min reg 9 ]"));
 	assert_non_null(strstr(text, "prerouting"));
 	/* output: vcrd's marked upstream connections are not exempted */
-	rule_text(m.m[15], text, sizeof(text));
+	rule_text(m.m[18], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ meta load mark => reg 1 ]"));
 	assert_non_null(strstr(text, "[ cmp neq reg 1 0x00007663 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set relayed ]"));
-	rule_text(m.m[16], text, sizeof(text));
+	rule_text(m.m[19], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set held ]"));
-	rule_text(m.m[17], text, sizeof(text));
+	rule_text(m.m[21], text, sizeof(text));
 	assert_non_null(strstr(text, "output"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set services dreg 1 ]"));
 	/* ct status dnat ip daddr . tcp dport @masq masquerade */
-	rule_text(m.m[18], text, sizeof(text));
+	rule_text(m.m[22], text, sizeof(text));
 	assert_non_null(strstr(text, "[ ct load status => reg 1 ]"));
 	assert_non_null(strstr(text, "[ lookup reg 1 set masq ]"));
 	assert_non_null(strstr(text, "[ masq ]"));
 
-	parse_elem(m.m[19], set, &key, &data, comment);
+	parse_elem(m.m[23], set, &key, &data, comment);
 	assert_string_equal(set, "services");
 	assert_string_equal(fmt_endpoint(&data, t, sizeof(t)), "198.18.1.2:80");
-	parse_elem(m.m[20], set, &key, &data, comment);
+	parse_elem(m.m[24], set, &key, &data, comment);
 	assert_string_equal(set, "masq");
 	assert_string_equal(fmt_endpoint(&key, t, sizeof(t)), "198.18.1.2:80");
 	nf_batch_reset(&b);
@@ -293,7 +327,7 @@ test_thousand_services_fit(void **state)
 	for (const struct nlmsghdr *nlh = (void *)buf; mnl_nlmsg_ok(nlh, left);
 	    nlh = mnl_nlmsg_next(nlh, &left))
 		count++;
-	assert_int_equal(count, 2000 + 18 + 2);
+	assert_int_equal(count, 2000 + 22 + 2);
 	free(buf);
 	nf_batch_reset(&b);
 }
