@@ -212,26 +212,35 @@ ct_recv(struct nf *nf, char *buf, size_t len)
 	return mnl_socket_recvfrom(nf->nl, buf, len);
 }
 
+/* The replies to dump request seq, each through cb; -1 with errno on error. */
+static int
+dump_read(struct nf *nf, uint32_t seq, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	ssize_t n;
+	int rc = 0;
+
+	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, nf->portid, cb, data);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	return n == -1 || rc == -1 ? -1 : 0;
+}
+
 /* The walk: one dump, filtered in the kernel, of the whole table. */
 static int
 ct_collect_walk(struct nf *nf, struct ct_match *m, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq = nf->seq++;
-	ssize_t n;
-	int rc = 0;
 
 	put_dump_filter(ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq), m);
 	if (mnl_socket_sendto(nf->nl, buf, ((struct nlmsghdr *)buf)->nlmsg_len) == -1) {
 		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
 		return -1;
 	}
-	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, nf->portid, ct_entry_cb, m);
-		if (rc <= MNL_CB_STOP)
-			break;
-	}
-	if (n == -1 || rc == -1) {
+	if (dump_read(nf, seq, ct_entry_cb, m) == -1) {
 		snprintf(err, errlen, "conntrack dump: %s", strerror(errno));
 		return -1;
 	}
@@ -295,12 +304,10 @@ recent_elem_cb(const struct nlmsghdr *nlh, void *data)
 static int
 recent_read(struct nf *nf, struct recent *rc, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_set *set = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 	uint32_t seq = nf->seq++;
-	ssize_t n;
-	int r = 0;
 
 	if (set == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -315,12 +322,7 @@ recent_read(struct nf *nf, struct recent *rc, char *err, size_t errlen)
 		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
 		return -1;
 	}
-	while ((n = mnl_socket_recvfrom(nf->nl, buf, sizeof(buf))) > 0) {
-		r = mnl_cb_run(buf, (size_t)n, seq, nf->portid, recent_elem_cb, rc);
-		if (r <= MNL_CB_STOP)
-			break;
-	}
-	if (n == -1 || r == -1) {
+	if (dump_read(nf, seq, recent_elem_cb, rc) == -1) {
 		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
 		return -1;
 	}

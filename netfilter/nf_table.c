@@ -336,15 +336,21 @@ rule_masq(void)
 }
 
 static struct nftnl_set *
-set_new(enum nf_set which)
+set_alloc(const char *name, uint32_t id)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set_names[which]);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, set_ids[which]);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	return s;
+}
+
+static struct nftnl_set *
+set_new(enum nf_set which)
+{
+	return set_alloc(set_names[which], set_ids[which]);
 }
 
 static void
@@ -378,13 +384,9 @@ put_set_decl(struct mnl_nlmsg_batch *batch, enum nf_set which, uint32_t seq)
 static void
 put_set_recent(struct mnl_nlmsg_batch *batch, uint32_t seq)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = set_alloc(NF_RECENT, SET_ID_RECENT);
 	struct nlmsghdr *nlh;
 
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NF_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, NF_RECENT);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, SET_ID_RECENT);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, CONCAT_TUPLE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, NF_TUPLE_LEN);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
