@@ -8,7 +8,7 @@
 #               ssh runs on the primary: dpkg database, file lists, tree)
 #   generation  vcr-exclude on the tree's snapshot: time and size,
 #               collapsed against one rule per excluded file
-#   unchanged   rsync -aHAX --numeric-ids --delete of the tree into an
+#   unchanged   rsync -aHAX --no-inc-recursive --numeric-ids --delete of the tree into an
 #               up-to-date copy, with the collapsed list and with the
 #               one-per-file list (the reference), alternated
 #   changed     (server) CHANGED_MB of new content written into the tree
@@ -30,7 +30,7 @@ trap 'rm -rf "$WORK"' EXIT
 bench_build
 EXCL=$top_builddir/vcr-exclude
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-SYNC=(rsync -aHAX --numeric-ids --delete --sparse)
+SYNC=(rsync -aHAX --no-inc-recursive --numeric-ids --delete --sparse)	# as recovery/sync.c
 
 row() {		# row LABEL KEY FILE
 	awk -v k="$2" '$1==k {print $2}' "$3" > "$WORK/v"
