@@ -28,6 +28,7 @@ expect_eq "$(ct_status)" FROZEN "the container, with both requests waiting on it
 expect_eq "$(svc_field active)" standby "the service, with both requests waiting"
 wait $GET $POST
 tb_failback_done
+tb_failback_clean
 
 hdr() { tr -d '\r' < "$1" | awk -v k="$2" 'NR == 1 && k == "status" {print $2} tolower($1) == k":" {print $2}'; }
 expect_eq "$(hdr "$WORK/get.h" status)" 200 "the GET that waited on the frozen container"

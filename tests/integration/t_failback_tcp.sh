@@ -23,6 +23,7 @@ expect_eq "$(ct_status)" FROZEN "the container, with the request waiting on it"
 expect_eq "$(svc_field active)" standby "the service, with the request waiting"
 rc=0; wait $GET || rc=$?
 tb_failback_done
+tb_failback_clean
 
 # curl: 52 empty reply, 56 reset; 0 would be an answer
 [ "$rc" -eq 52 ] || [ "$rc" -eq 56 ] || fail "the request that waited on the frozen container: curl exit $rc, headers: $(head -3 "$WORK/get.h" 2>/dev/null)"

@@ -190,6 +190,25 @@ tb_failback_done() {
 	vcrctl events | grep -E ' web +' | grep -E 'failback|alert' >&2
 }
 
+# tb_failback_clean: what the failback benchmark once caught going wrong
+# did not happen: the failback made the switch itself (errors on live
+# traffic against the frozen container did not move the service first),
+# the standby was down while it was stopped and started again (no fencing
+# of a stumbling primary with no standby ready), and no alert (no
+# warm-standby start racing the failback's own).
+tb_failback_clean() {
+	local ev
+	ev=$(vcrctl events)
+	expect_match "$ev" 'failback +web +switched to the primary' "the failback's own switch"
+	expect_nomatch "$ev" 'failback +web +already on the primary' \
+		"the service moved to the primary before the failback's switch"
+	expect_nomatch "$ev" 'side=standby [^"]*health=down reason="[^"]*live traffic' \
+		"live-traffic errors held against the frozen container"
+	expect_match "$ev" 'side=standby [^"]*health=down reason="stopped and started again after the failback"' \
+		"the standby down while it is stopped and started"
+	expect_nomatch "$ev" 'alert +web' "an alert during the failback"
+}
+
 # tb_relieve ARGS...: vcrctl relieve web ARGS, tried again while it is
 # refused as "not usable": right after a migration the second LXD server,
 # on this same busy machine, may miss one of vcrd's looks (5 s timeout),
