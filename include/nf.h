@@ -114,17 +114,17 @@ enum nf_ct_pass {
 };
 
 /*
- * Delete the conntrack entries of connections to frontend that were
- * NATed to target and never answered. Returns the number deleted, -1 on
- * error.
- */
-/*
  * Drop set recent's connections to frontend, once its entries are dealt
  * with. Returns how many, -1 on error (an element that expired meanwhile
  * fails the whole batch; the rest expire in their time).
  */
 int	nf_recent_forget(struct nf *nf, const struct endpoint *frontend, char *err,
 	    size_t errlen);
+/*
+ * Delete the conntrack entries of connections to frontend that were
+ * NATed to target and never answered. Returns the number deleted, -1 on
+ * error.
+ */
 int	nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend,
 	    const struct endpoint *target, char *err, size_t errlen);
 

@@ -72,7 +72,7 @@ struct svc {
 	unsigned	last_walk_us;	/* the first walk of the conntrack table after it */
 	char		alert[160];	/* current loud condition, empty when fine */
 	struct relay	*relay;		/* modes tcp and http */
-	struct event	*ct_sweep;	/* second conntrack pass after a cut-over */
+	struct event	*ct_sweep;	/* the conntrack walks after a cut-over */
 	struct endpoint	 ct_old;	/* the target it cleans up after */
 	unsigned	ct_walks;	/* of the conntrack table since the cut-over */
 	int		suspect;	/* the frontend is in set suspect */

@@ -18,7 +18,7 @@ struct nf {
 void	nf_key(const struct endpoint *ep, uint8_t out[8]);
 size_t	nf_batch_size(const struct nf_batch *b);
 void	nf_discard_pending(struct nf *nf);
-int	nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, char *err,
-	    size_t errlen);
+int	nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, int ok_errno,
+	    unsigned *okp, char *err, size_t errlen);
 
 #endif

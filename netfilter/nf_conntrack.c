@@ -388,7 +388,7 @@ nf_recent_forget(struct nf *nf, const struct endpoint *frontend, char *err, size
 	if (mnl_socket_sendto(nf->nl, buf, mnl_nlmsg_batch_size(batch)) == -1)
 		snprintf(err, errlen, "set %s: %s", NF_RECENT, strerror(errno));
 	else
-		ret = nf_drain_acks(nf, seq + 1, 1, err, errlen);
+		ret = nf_drain_acks(nf, seq + 1, 1, 0, NULL, err, errlen);
 	mnl_nlmsg_batch_stop(batch);
 out:
 	free(buf);
@@ -396,28 +396,26 @@ out:
 	return ret == 0 ? (int)rc.n : -1;
 }
 
+/* Conntrack requests sent at once (gets by tuple, deletes). */
+#define CT_AT_ONCE	64
+
 /*
- * One CT_GET by tuple per connection in set recent, CT_GET_AT_ONCE in
- * flight; the answers go through the walk's filter (ct_entry_cb).
+ * One CT_GET by tuple per connection in set recent to frontend; the
+ * answers go through the walk's filter (ct_entry_cb).
  */
-#define CT_GET_AT_ONCE	64
 
 static int
-ct_collect_recent(struct nf *nf, struct ct_match *m, char *err, size_t errlen)
+ct_collect_recent(struct nf *nf, const struct endpoint *frontend, struct ct_match *m,
+    char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	struct recent rc = { .frontend = NULL };
-	struct endpoint fe;
+	struct recent rc = { .frontend = frontend };
 	int ret = -1;
 
-	memset(&fe, 0, sizeof(fe));
-	fe.addr.s_addr = m->want_orig_dst.dst;
-	fe.port = ntohs(m->want_orig_dst.dport);
-	rc.frontend = &fe;
 	if (recent_read(nf, &rc, err, errlen) == -1)
 		goto out;
-	for (size_t i = 0; i < rc.n; i += CT_GET_AT_ONCE) {
-		size_t k = rc.n - i < CT_GET_AT_ONCE ? rc.n - i : CT_GET_AT_ONCE;
+	for (size_t i = 0; i < rc.n; i += CT_AT_ONCE) {
+		size_t k = rc.n - i < CT_AT_ONCE ? rc.n - i : CT_AT_ONCE;
 		uint32_t first = nf->seq;
 		size_t len = 0;
 		unsigned got = 0;
@@ -472,52 +470,11 @@ out:
 	return ret;
 }
 
-/*
- * The ACKs of n deletes from seq first on: returns how many deleted an
- * entry (ENOENT: it was gone already), -1 on another error.
- */
-static int
-ct_delete_acks(struct nf *nf, uint32_t first, unsigned n, char *err, size_t errlen)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	unsigned got = 0;
-	int deleted = 0, error = 0;
-
-	while (got < n) {
-		ssize_t r = ct_recv(nf, buf, sizeof(buf));
-		int left = (int)r;
-
-		if (r == -1) {
-			snprintf(err, errlen, "%s", strerror(errno));
-			return -1;
-		}
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left)) {
-			const struct nlmsgerr *e;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < first ||
-			    nlh->nlmsg_seq >= first + n)
-				continue;
-			got++;
-			e = mnl_nlmsg_get_payload(nlh);
-			if (e->error == 0)
-				deleted++;
-			else if (e->error != -ENOENT && error == 0)
-				error = -e->error;
-		}
-	}
-	if (error) {
-		snprintf(err, errlen, "%s", strerror(error));
-		return -1;
-	}
-	return deleted;
-}
-
 int
 nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend,
     const struct endpoint *target, char *err, size_t errlen)
 {
-	char buf[CT_GET_AT_ONCE * 256];
+	char buf[CT_AT_ONCE * 256];
 	struct ct_match m = { 0 };
 	int deleted = 0;
 
@@ -528,14 +485,15 @@ nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend
 
 	nf_discard_pending(nf);
 	if ((pass == NF_CT_WALK ? ct_collect_walk(nf, &m, err, errlen) :
-	    ct_collect_recent(nf, &m, err, errlen)) == -1) {
+	    ct_collect_recent(nf, frontend, &m, err, errlen)) == -1) {
 		deleted = -1;
 		goto out;
 	}
-	/* One request per entry, the kernel deletes by tuple; CT_GET_AT_ONCE in flight. */
-	for (size_t i = 0; i < m.n; i += CT_GET_AT_ONCE) {
-		size_t k = m.n - i < CT_GET_AT_ONCE ? m.n - i : CT_GET_AT_ONCE, len = 0;
+	/* One request per entry, the kernel deletes by tuple; CT_AT_ONCE at once. */
+	for (size_t i = 0; i < m.n; i += CT_AT_ONCE) {
+		size_t k = m.n - i < CT_AT_ONCE ? m.n - i : CT_AT_ONCE, len = 0;
 		uint32_t first = nf->seq;
+		unsigned gone = 0;
 		char e[128];
 
 		for (size_t j = 0; j < k; j++) {
@@ -551,13 +509,12 @@ nf_ct_flush(struct nf *nf, enum nf_ct_pass pass, const struct endpoint *frontend
 			goto out;
 		}
 		/* ENOENT: the entry died meanwhile, which is what we wanted. */
-		int gone = ct_delete_acks(nf, first, (unsigned)k, e, sizeof(e));
-		if (gone == -1) {
+		if (nf_drain_acks(nf, first, (unsigned)k, ENOENT, &gone, e, sizeof(e)) == -1) {
 			snprintf(err, errlen, "conntrack delete: %s", e);
 			deleted = -1;
 			goto out;
 		}
-		deleted += gone;
+		deleted += (int)gone;
 	}
 out:
 	free(m.orig);

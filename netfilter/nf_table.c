@@ -535,14 +535,17 @@ nf_build_batch(const struct nf_batch *b, int replace_table, uint32_t seq, void *
 
 /*
  * Reads replies until every message that asked for an ACK has one, or
- * an error came and nothing more arrives. Returns 0 or -1 with err set.
+ * an error came and nothing more arrives. An error ok_errno (0: none) is
+ * not one: the message did nothing, which was fine. With okp, counts the
+ * messages that succeeded. Returns 0 or -1 with err set.
  */
 int
-nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, char *err, size_t errlen)
+nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, int ok_errno,
+    unsigned *okp, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(nf->nl), .events = POLLIN };
-	unsigned got = 0;
+	unsigned got = 0, ok = 0;
 	int first_error = 0;
 	uint32_t err_seq = 0;
 
@@ -573,12 +576,16 @@ nf_drain_acks(struct nf *nf, uint32_t first_seq, unsigned expected, char *err, s
 				continue;
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 			got++;
-			if (e->error != 0 && first_error == 0) {
+			if (e->error == 0)
+				ok++;
+			else if (-e->error != ok_errno && first_error == 0) {
 				first_error = -e->error;
 				err_seq = nlh->nlmsg_seq;
 			}
 		}
 	}
+	if (okp)
+		*okp = ok;
 	if (first_error) {
 		snprintf(err, errlen, "nftables rejected message %u of the batch: %s",
 		    err_seq - first_seq + 1, strerror(first_error));
@@ -626,7 +633,7 @@ send_batch(struct nf *nf, const struct nf_batch *b, int replace_table, char *err
 		return -1;
 	}
 	free(buf);
-	rc = nf_drain_acks(nf, seq + 1, expected, err, errlen);
+	rc = nf_drain_acks(nf, seq + 1, expected, 0, NULL, err, errlen);
 	return rc;
 }
 
@@ -663,5 +670,5 @@ nf_delete_table(struct nf *nf, char *err, size_t errlen)
 		return -1;
 	}
 	mnl_nlmsg_batch_stop(batch);
-	return nf_drain_acks(nf, seq + 1, 1, err, errlen);
+	return nf_drain_acks(nf, seq + 1, 1, 0, NULL, err, errlen);
 }
