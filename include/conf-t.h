@@ -124,10 +124,11 @@ enum relieve_to {
 
 struct relieve_conf {
 	int		enabled;
-	/* migrate-to LXD INSTANCE ADDR:PORT */
+	/* migrate-to LXD INSTANCE ADDR:PORT [USER@HOST] */
 	char		to_lxd[REC_NAME_MAX];
 	char		to_container[REC_OBJ_MAX];
 	struct endpoint	to_addr;
+	char		to_ssh[128];		/* ssh into the copy: it is synced live */
 	/* set-file PATH CONTENT: written into the container there before it starts */
 	char		file_path[128];
 	char		file_content[256];

@@ -22,6 +22,7 @@ struct sync_stats {
 	unsigned	 snapshot_ms, rules_ms, rsync_ms;
 	unsigned	 rules, file_rules;	/* exclusion list, collapsed and not */
 	unsigned	 files_changed, deleted, other_changes;
+	char		 deleted_paths[200];	/* the first few deleted, "/path" */
 	uint64_t	 bytes;			/* received by rsync */
 	int		 shifted;		/* owners shifted by LXD's idmap */
 	char		 error[300];		/* the last failure, "" after a success */
@@ -66,6 +67,12 @@ int		 sync_running(const struct sync *y);
  */
 #define SYNC_SINCE_NONE	UINT64_MAX
 void		 sync_set_since(struct sync *y, uint64_t wall_ms);
+/*
+ * Back: the runs go into a new place the service moves to (a relieve): the
+ * units whose files changed are restarted there over ssh; with delete,
+ * what the container does not have is deleted there (a copy of it).
+ */
+void		 sync_set_place(struct sync *y, int delete);
 /* Stops a run (its callback is not called). */
 void		 sync_stop(struct sync *y);
 const struct sync_stats *sync_get_stats(const struct sync *y);

@@ -336,6 +336,17 @@ value(struct parser *ps, const char *ctx, const char *field)
 	return 0;
 }
 
+/* A word follows on this line (an optional last value)? */
+static int
+more_on_line(const struct parser *ps)
+{
+	const char *p = ps->p;
+
+	while (p < ps->end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	return p < ps->end && strchr("\n;{}#", *p) == NULL;
+}
+
 static int
 end_of_statement(struct parser *ps, const char *ctx, const char *field)
 {
@@ -593,7 +604,8 @@ valid_ssh(const char *s, size_t max)
 
 /*
  * relieve {
- *	migrate-to LXD INSTANCE ADDR:PORT	the other LXD server, the instance there, its address
+ *	migrate-to LXD INSTANCE ADDR:PORT [USER@HOST]	the other LXD server, the
+ *						instance there, its address, ssh into it
  *	set-file PATH "CONTENT"			written into it there before it starts
  *	promote-to LIBVIRT DOMAIN ADDR:PORT USER@HOST	a defined VM, its address, ssh to it
  *	strategy migrate|vm			the load watch's choice
@@ -637,6 +649,14 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 				BAD(ps, l, ctx, "relieve migrate-to", ps->type == T_WORD ? ps->tok : "",
 				    "the container's ADDRESS:PORT on that server");
 				return -1;
+			}
+			if (more_on_line(ps)) {
+				if (next(ps) != T_WORD || !valid_ssh(ps->tok, sizeof(rl->to_ssh))) {
+					BAD(ps, l, ctx, "relieve migrate-to", ps->tok, "USER@HOST "
+					    "for ssh into the copy after its address, or nothing");
+					return -1;
+				}
+				snprintf(rl->to_ssh, sizeof(rl->to_ssh), "%s", ps->tok);
 			}
 		} else if (strcmp(field, "set-file") == 0) {
 			if (ps->tok[0] != '/' || strlen(ps->tok) >= sizeof(rl->file_path)) {
@@ -1066,6 +1086,11 @@ parse_service(struct parser *ps, struct vcr_conf *conf)
 	if (sc->promote_line && !sc->sync.enabled) {
 		perr(ps, sc->promote_line, "%srelieve promote-to needs a 'sync' block "
 		    "(its key copies the container into the VM)", ctx);
+		return -1;
+	}
+	if (sc->relieve.to_ssh[0] && !sc->sync.enabled) {
+		perr(ps, sc->migrate_line, "%srelieve migrate-to %s needs a 'sync' block (its "
+		    "key copies the container into its copy)", ctx, sc->relieve.to_ssh);
 		return -1;
 	}
 	if (sc->sync.enabled && sc->failback_auto) {

@@ -8,7 +8,10 @@
  *           container for a copy anyway), set-file written, started there
  *           and probed; then the service's standby side points at it (one
  *           map element when it serves) and the old instance is stopped and
- *           deleted.
+ *           deleted. With ssh into the copy (migrate-to ... USER@HOST), a
+ *           serving container and a prepared copy: the copy is started
+ *           first and the container's files synced into it live, as into
+ *           the VM below; the container is frozen for the final pass only.
  *  vm       a defined VM started through libvirt; the container's files
  *           synced into it (sync.c in its back direction, without the
  *           conflict check: the container wins), once live and once with
@@ -23,7 +26,8 @@
  * (about 16 s for the testbed's 200 MB here). 'vcrctl relieve --prepare'
  * makes the copy ahead, while the container is a standby and serves
  * nothing; a relieve then finds it (stopped) and sends only the changes
- * (LXD's refresh), so the service is frozen for seconds, not the copy.
+ * (LXD's refresh), so the service is frozen for seconds, not the copy;
+ * with ssh into the copy, for the final pass of what changed (under 1 s).
  *
  * The load watch reads the serving container's CPU and memory from LXD
  * every LOAD_MS and relieves by the configured strategy once the load
@@ -56,6 +60,7 @@
 #define QUIET_MS	600000	/* after an automatic relieve failed */
 #define PROBE_MS	100	/* the new place's checks until it answers */
 #define RETRY_MS	3000	/* the first pass into a VM that is still booting */
+#define RETRY_CT_MS	500	/* ... into a copy of the container starting */
 #define RUNDIR		"/run/vcrecovery/relieve"
 
 enum step {
@@ -95,8 +100,8 @@ static const char *const step_names[] = {
 	"instance definition", "target ready",
 	"pushing", "pushing", "receiving", "freezing", "set-file", "starting",
 	"probing", "stopping the old instance", "deleting the old instance",
-	"deleting the old instance", "starting the VM", "syncing into the VM (live)",
-	"freezing", "final pass into the VM (frozen)", "probing the VM",
+	"deleting the old instance", "starting the VM", "syncing into the new place (live)",
+	"freezing", "final pass into the new place (frozen)", "probing the VM",
 	"stopping the container", "undo: thawing", "undo: stopping the copy",
 	"undo: deleting the copy", "undo: deleting the copy", "undo: powering the VM off",
 };
@@ -109,6 +114,7 @@ struct relieve {
 	int		 frozen;	/* we froze it */
 	int		 created;	/* we made the copy on the target: undo deletes it */
 	int		 refresh;	/* a copy was there: only the changes are sent */
+	int		 live;		/* migrate: the prepared copy started, synced live */
 	int		 dst_started;	/* we started the copy: undo stops it */
 	int		 prepare;	/* --prepare: copy only, the service untouched */
 	int		 vm_started;	/* we started the VM */
@@ -119,6 +125,7 @@ struct relieve {
 	char		*cert;		/* the target server's, PEM */
 	struct json_object *body;	/* the instance for the target */
 	char		 src_name[REC_OBJ_MAX];
+	char		 place[REC_NAME_MAX + REC_OBJ_MAX + 2];	/* where it goes, for events */
 	char		 dst_op[160];	/* the target's side, awaited after the source's */
 	struct chk	*probe;
 	unsigned	 probe_ok;
@@ -149,6 +156,7 @@ static void m_remove_old(struct relieve *rl);
 static void m_file(struct relieve *rl);
 static void m_start(struct relieve *rl);
 static void v_pass1(struct relieve *rl);
+static void live_sync(struct relieve *rl, const char *ssh, int copy);
 static void probe_start(struct relieve *rl, const struct endpoint *ep);
 static void v_lxd_done(void *arg, const struct lxd_result *r);
 
@@ -387,10 +395,10 @@ m_switch(struct relieve *rl)
 	rl->created = rl->dst_started = 0;	/* the standby now: no undo touches it */
 	rl->frozen = 0;
 	rl->frozen_ms = rl->frozen_us ? since_ms(rl->frozen_us) : 0;
-	events_add(name(rl), "relieve", "switched to %s/%s: copy %u ms, "
+	events_add(name(rl), "relieve", "switched to %s/%s: %s %u ms, "
 	    "frozen_ms=%u total_ms=%u; stopping and deleting %s/%s", c->to_lxd,
-	    c->to_container, rl->copy_ms, rl->frozen_ms, since_ms(rl->t0_us),
-	    lxd_name(rl->src), rl->src_name);
+	    c->to_container, rl->live ? "synced live, final pass" : "copy", rl->copy_ms,
+	    rl->frozen_ms, since_ms(rl->t0_us), lxd_name(rl->src), rl->src_name);
 	m_remove_old(rl);
 }
 
@@ -409,6 +417,15 @@ m_exists_done(void *arg, const struct lxd_result *r)
 		fail(rl, "%s/%s is there already and %s: a relieve refreshes a stopped copy "
 		    "only", rl->s->conf->relieve.to_lxd, rl->s->conf->relieve.to_container,
 		    r->status);
+		return;
+	}
+	if (r->ok && rl->serving && !rl->prepare && rl->s->conf->relieve.to_ssh[0]) {
+		/* Started first, synced live: frozen for the final pass only. */
+		rl->live = 1;
+		events_add(name(rl), "relieve", "a prepared copy is there: starting it and "
+		    "syncing %s/%s into it over ssh %s while it serves", lxd_name(rl->src),
+		    rl->src_name, rl->s->conf->relieve.to_ssh);
+		m_file(rl);
 		return;
 	}
 	rl->step = M_SOURCE;
@@ -539,6 +556,12 @@ m_lxd_done(void *arg, const struct lxd_result *r)
 		return;
 	case M_START:
 		rl->dst_started = 1;
+		if (rl->live) {
+			events_add(name(rl), "relieve", "started %s/%s (took_ms=%u)", c->to_lxd,
+			    c->to_container, r->took_ms);
+			live_sync(rl, c->to_ssh, 1);
+			return;
+		}
 		events_add(name(rl), "relieve", "started %s/%s (took_ms=%u); probing %s",
 		    c->to_lxd, c->to_container, r->took_ms, "its service");
 		rl->step = M_PROBE;
@@ -676,8 +699,9 @@ v_switch(struct relieve *rl)
 		    "service stays on its container", c->vm, err);
 		return;
 	}
+	rl->frozen_ms = since_ms(rl->frozen_us);
 	events_add(name(rl), "relieve", "switched to %s (%s): frozen_ms=%u total_ms=%u; "
-	    "stopping %s/%s", c->vm, c->vm_ssh, since_ms(rl->frozen_us), since_ms(rl->t0_us),
+	    "stopping %s/%s", c->vm, c->vm_ssh, rl->frozen_ms, since_ms(rl->t0_us),
 	    s->conf->rec.lxd, s->conf->rec.container);
 	svc_mark_down(s, SIDE_STANDBY, "stopped after the promotion to a VM, started again "
 	    "as the standby");
@@ -701,8 +725,7 @@ v_lxd_done(void *arg, const struct lxd_result *r)
 	if (rl->step == V_FREEZE) {
 		if (!r->ok) {
 			rl->frozen = 0;
-			fail(rl, "freezing %s/%s: %s", s->conf->rec.lxd, s->conf->rec.container,
-			    r->error);
+			fail(rl, "freezing %s/%s: %s", lxd_name(rl->src), rl->src_name, r->error);
 			return;
 		}
 		rl->step = V_PASS2;
@@ -717,7 +740,7 @@ v_lxd_done(void *arg, const struct lxd_result *r)
 			    s->conf->rec.lxd, s->conf->rec.container, r->error);
 		snprintf(text, sizeof(text), "promoted to VM %s in %u ms (frozen %u ms); "
 		    "%s/%s is its standby", s->conf->relieve.vm, since_ms(rl->t0_us),
-		    rl->frozen_us ? since_ms(rl->frozen_us) : 0, s->conf->rec.lxd,
+		    rl->frozen_ms, s->conf->rec.lxd,
 		    s->conf->rec.container);
 		events_add(name(rl), "relieve", "done: %s", text);
 		finish(rl, 1, text);
@@ -731,29 +754,33 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 	const struct relieve_conf *c = &rl->s->conf->relieve;
 
 	if (rl->step == V_PASS1) {
+		unsigned retry = rl->to == RELIEVE_VM ? RETRY_MS : RETRY_CT_MS;
 		if (!ok) {
 			if (now_us() > rl->deadline_us) {
-				fail(rl, "syncing into %s: %s (tried for %u s)", c->vm, st->error,
+				fail(rl, "syncing into %s: %s (tried for %u s)", rl->place, st->error,
 				    timeout_s(rl));
 				return;
 			}
 			if (rl->tries++ == 0)
-				events_add(name(rl), "relieve", "the VM is not reachable yet (%s): "
-				    "trying again every %u ms", st->error, RETRY_MS);
-			later(rl, v_pass1, RETRY_MS);
+				events_add(name(rl), "relieve", "%s is not reachable yet (%s): "
+				    "trying again every %u ms", rl->place, st->error, retry);
+			later(rl, v_pass1, retry);
 			return;
 		}
 		events_add(name(rl), "relieve", "synced into %s (live): files_changed=%u "
-		    "bytes=%" PRIu64 " took_ms=%u rules=%u%s; freezing %s/%s", c->vm,
-		    st->files_changed, st->bytes, st->last_ms, st->rules, st->partial ?
+		    "deleted=%u%s%s%s bytes=%" PRIu64 " took_ms=%u rules=%u%s%s%s; freezing %s/%s",
+		    rl->place, st->files_changed, st->deleted, st->deleted ? " (" : "",
+		    st->deleted_paths, st->deleted > 5 ? " ...)" : st->deleted ? ")" : "",
+		    st->bytes, st->last_ms, st->rules,
+		    st->restarted[0] ? " restarted: " : "", st->restarted, st->partial ?
 		    " (some files changed while copied: the final pass walks the whole tree)" :
-		    "", rl->s->conf->rec.lxd, rl->s->conf->rec.container);
+		    "", lxd_name(rl->src), rl->src_name);
 		rl->step = V_FREEZE;
 		rl->frozen = 1;
 		rl->frozen_us = now_us();	/* it stops answering now */
-		svc_hold(rl->s, 1, "the container is frozen for the final pass into the VM");
-		rl->req = lxd_instance_action(rl->s->rec.lxd, rl->s->conf->rec.container,
-		    "freeze", 0, 30, v_lxd_done, rl);
+		svc_hold(rl->s, 1, "the container is frozen for the final pass");
+		rl->req = lxd_instance_action(rl->src, rl->src_name, "freeze", 0, 30, v_lxd_done,
+		    rl);
 		if (rl->req == NULL)
 			fail(rl, "cannot ask LXD to freeze the container");
 		return;
@@ -761,14 +788,16 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 	if (rl->step != V_PASS2)
 		return;
 	if (!ok) {
-		fail(rl, "final pass into %s: %s", c->vm, st->error);
+		fail(rl, "final pass into %s: %s", rl->place, st->error);
 		return;
 	}
+	rl->copy_ms = st->last_ms;
 	events_add(name(rl), "relieve", "final pass into %s (container frozen): "
-	    "listed=%u files_changed=%u took_ms=%u; probing %s", c->vm, st->listed,
-	    st->files_changed, st->last_ms, c->vm);
-	rl->step = V_PROBE;
-	probe_start(rl, &c->vm_addr);
+	    "listed=%u files_changed=%u took_ms=%u%s%s; probing %s", rl->place, st->listed,
+	    st->files_changed, st->last_ms, st->restarted[0] ? " restarted: " : "",
+	    st->restarted, rl->place);
+	rl->step = rl->to == RELIEVE_VM ? V_PROBE : M_PROBE;
+	probe_start(rl, rl->to == RELIEVE_VM ? &c->vm_addr : &c->to_addr);
 }
 
 static void
@@ -778,7 +807,7 @@ v_pass1(struct relieve *rl)
 
 	rl->step = V_PASS1;
 	if (sync_start(rl->sync, err, sizeof(err)) == -1)
-		fail(rl, "syncing into the VM: %s", err);
+		fail(rl, "syncing into %s: %s", rl->place, err);
 }
 
 static void
@@ -787,8 +816,6 @@ v_created(void *arg, int ok, const char *text, unsigned took_ms)
 	struct relieve *rl = arg;
 	struct svc *s = rl->s;
 	const struct relieve_conf *c = &s->conf->relieve;
-	struct sync_conf yc = s->conf->sync;
-	char dir[300];
 
 	if (rl->step != V_CREATE)
 		return;
@@ -798,22 +825,36 @@ v_created(void *arg, int ok, const char *text, unsigned took_ms)
 	}
 	rl->vm_started = strcmp(text, "already running") != 0;
 	events_add(name(rl), "relieve", "VM %s %s (took_ms=%u); syncing %s/%s into it over "
-	    "ssh %s", c->vm, text, took_ms, s->conf->rec.lxd, s->conf->rec.container,
-	    c->vm_ssh);
-	snprintf(yc.source, sizeof(yc.source), "%s", c->vm_ssh);
+	    "ssh %s", c->vm, text, took_ms, lxd_name(rl->src), rl->src_name, c->vm_ssh);
+	live_sync(rl, c->vm_ssh, 0);
+}
+
+/*
+ * The container's files into the new place over ssh (sync.c backwards,
+ * no conflict check: the container wins); into a copy of the container,
+ * what it does not have is deleted there too.
+ */
+static void
+live_sync(struct relieve *rl, const char *ssh, int copy)
+{
+	struct svc *s = rl->s;
+	struct sync_conf yc = s->conf->sync;
+	char dir[300];
+
+	snprintf(yc.source, sizeof(yc.source), "%s", ssh);
 	yc.interval_ms = 0;
 	mkdir("/run/vcrecovery", 0711);
 	mkdir(RUNDIR, 0711);
 	snprintf(dir, sizeof(dir), RUNDIR "/%s", s->conf->name);
-	rl->sync = sync_new(s->d->base, s->rec.lxd, s->conf->rec.container, 0, 1, &yc, dir,
-	    v_sync_done, rl);
+	rl->sync = sync_new(s->d->base, rl->src, rl->src_name, 0, 1, &yc, dir, v_sync_done, rl);
 	if (rl->sync == NULL) {
 		fail(rl, "out of memory");
 		return;
 	}
 	sync_set_since(rl->sync, SYNC_SINCE_NONE);
+	sync_set_place(rl->sync, copy);
 	rl->tries = 0;
-	rl->deadline_us = now_us() + (uint64_t)c->timeout_ms * 1000;
+	rl->deadline_us = now_us() + (uint64_t)s->conf->relieve.timeout_ms * 1000;
 	v_pass1(rl);
 }
 
@@ -944,14 +985,20 @@ relieve_start(struct svc *s, const char *to, int prepare, const char *why, char 
 	rl->frozen_ms = 0;
 	rl->copy_ms = 0;
 	rl->frozen = rl->created = rl->vm_started = rl->refresh = rl->dst_started = 0;
+	rl->live = 0;
+	if (rl->to == RELIEVE_MIGRATE)
+		snprintf(rl->place, sizeof(rl->place), "%s/%s", c->to_lxd, c->to_container);
+	else
+		snprintf(rl->place, sizeof(rl->place), "VM %s", c->vm);
 	rl->automatic = 0;
 	rl->fail[0] = '\0';
 	if (rl->to == RELIEVE_MIGRATE) {
 		events_add(s->conf->name, "relieve", "%s: %s %s/%s to %s/%s (%s), the "
 		    "service %s", why, prepare ? "preparing a copy of" : "moving", lxd_name(rl->src), rl->src_name,
 		    c->to_lxd, c->to_container, fmt_endpoint(&c->to_addr, path, sizeof(path)),
-		    rl->serving ? "serving from it: frozen from the copy to the switch" :
-		    "on its primary");
+		    !rl->serving ? "on its primary" : c->to_ssh[0] ? "serving from it: frozen for "
+		    "the final pass when a prepared copy is there, else from the copy to the switch" :
+		    "serving from it: frozen from the copy to the switch");
 		rl->step = M_CERT;
 		rl->req = lxd_call(rl->dst, "GET", "/1.0", NULL, 0, m_lxd_done, rl);
 		if (rl->req == NULL) {

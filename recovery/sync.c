@@ -30,6 +30,12 @@
  * Changes under /var/log, /var/cache, /var/tmp, /var/lib/systemd,
  * /var/lib/apt and /var/lib/dhcp are not conflicts.
  *
+ * A back run into a new place (sync_set_place: a VM or a copy of the
+ * container the service moves to, a relieve) restarts there, over ssh,
+ * the units whose programs or configuration it changed, as a forward sync
+ * does in a warm container; into a copy of the container it also deletes
+ * what the container does not have (--delete).
+ *
  * The back run's final pass (sync_start_again, the container frozen) does
  * not walk the primary's tree again: find lists what changed in the
  * container's root file system (status change time, which no one can set
@@ -68,6 +74,8 @@ struct sync {
 	char		 instance[64];
 	int		 warm;
 	int		 back;		/* container -> primary */
+	int		 place;		/* back, into a new place: restarts there (ssh) */
+	int		 place_delete;	/* ... and --delete */
 	uint64_t	 since_ms;	/* back: the last forward sync began (wall) */
 	struct sync_conf conf;
 	char		 workdir[256];
@@ -263,6 +271,63 @@ needs_reboot(const char *pkg)
 	return 0;
 }
 
+/*
+ * Back, into a new place: its units whose files changed, restarted over
+ * ssh in one command. libc or systemd changed there needs a reboot, which
+ * is not done (the place is about to serve): said in the stats.
+ */
+static int ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen,
+    char *khopt, size_t khlen);
+
+static void
+restart_place_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+	size_t l = strlen(y->st.restarted);
+
+	y->proc = NULL;
+	if (r->status != 0)
+		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, " (failed: %.*s)",
+		    r->timed_out ? 9 : r->err[0] ? (int)strcspn(r->err, "\n") : 9,
+		    r->timed_out ? "timed out" : r->err[0] ? r->err : "exit code");
+	done(y, 1, "%s", "");
+}
+
+static void
+restart_place(struct sync *y)
+{
+	char key[512], khopt[600];
+	const char *argv[48];
+	size_t l = 0;
+	int n;
+
+	y->st.restarted[0] = '\0';
+	if (y->restart_ct)
+		l = (size_t)snprintf(y->st.restarted, sizeof(y->st.restarted),
+		    "a reboot is needed there (libc or systemd changed), not done; ");
+	if (y->nunits == 0) {
+		if (l)
+			y->st.restarted[l - 2] = '\0';
+		done(y, 1, "%s", "");
+		return;
+	}
+	n = ssh_argv(y, argv, key, sizeof(key), khopt, sizeof(khopt));
+	argv[n++] = "systemctl";
+	argv[n++] = "try-reload-or-restart";
+	argv[n++] = "--";
+	for (unsigned i = 0; i < y->nunits && n < 46; i++) {
+		argv[n++] = y->units[i];
+		if (l < sizeof(y->st.restarted))
+			l += (size_t)snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l,
+			    "%s%s", i ? " " : "", y->units[i]);
+	}
+	argv[n] = NULL;
+	y->step = S_RESTART;
+	if ((y->proc = proc_run(y->base, argv, NULL, 0, 65536, 60000, restart_place_done,
+	    y)) == NULL)
+		done(y, 0, "%s", "cannot start ssh to restart the changed units");
+}
+
 /* ---- 3. rsync ---- */
 
 /* Back: changes on both sides that do not matter (logs, caches, boot state). */
@@ -325,6 +390,7 @@ rsync_done(void *arg, const struct proc_result *r)
 		return;
 	}
 	y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
+	y->st.deleted_paths[0] = '\0';
 	y->st.bytes = 0;
 	y->nunits = y->unit_i = 0;
 	y->restart_ct = 0;
@@ -348,10 +414,13 @@ rsync_done(void *arg, const struct proc_result *r)
 		const char *path = NULL;
 		int changed = 0;
 		if (strncmp(line, "*deleting ", 10) == 0) {
-			y->st.deleted++;
+			size_t dl = strlen(y->st.deleted_paths);
 			path = line + 10;
 			while (*path == ' ')
 				path++;
+			if (y->st.deleted++ < 5 && dl + strlen(path) + 3 < sizeof(y->st.deleted_paths))
+				snprintf(y->st.deleted_paths + dl, sizeof(y->st.deleted_paths) - dl,
+				    "%s/%s", dl ? " " : "", path);
 			changed = 1;
 		} else if (l > 12 && line[11] == ' ' && strchr("<>ch.*", line[0]) &&
 		    strchr("fdLDS", line[1])) {
@@ -367,8 +436,8 @@ rsync_done(void *arg, const struct proc_result *r)
 				changed = line[1] != 'd';
 			}
 		}
-		if (!changed || path == NULL || y->excl == NULL || !y->warm || !y->conf.restart ||
-		    !y->running_ct)
+		if (!changed || path == NULL || y->excl == NULL ||
+		    !(y->place || (y->warm && y->conf.restart && y->running_ct)))
 			continue;
 		/* Programs and configuration need a restart; state and logs (/var) do not. */
 		if (strncmp(path, "etc/", 4) != 0 && strncmp(path, "usr/", 4) != 0 &&
@@ -380,6 +449,10 @@ rsync_done(void *arg, const struct proc_result *r)
 		excl_units_for(y->excl, abs, pkg, sizeof(pkg), add_unit, y);
 		if (pkg[0] && needs_reboot(pkg))
 			y->restart_ct = 1;
+	}
+	if (y->place) {
+		restart_place(y);
+		return;
 	}
 	if (y->restart_ct) {
 		if ((y->req = lxd_instance_restart(y->lxd, y->instance, 60, restart_done, y)) == NULL)
@@ -502,10 +575,15 @@ start_rsync(struct sync *y)
 	 */
 	argv[n++] = "--no-inc-recursive";
 	argv[n++] = "--numeric-ids";
-	if (!y->back)
+	if (!y->back || y->place_delete)
 		argv[n++] = "--delete";	/* back: never on the primary */
-	else
+	if (y->back)
 		argv[n++] = "--exclude=/var/log/journal/";	/* the container's own journal */
+	/*
+	 * Each side's running services' PrivateTmp directories, theirs alone:
+	 * a --delete must not pull them from under a service running there.
+	 */
+	argv[n++] = "--exclude=/var/tmp/systemd-private-*/";
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;
@@ -900,6 +978,7 @@ sync_start(struct sync *y, char *err, size_t errlen)
 	y->by_list = y->st.by_list = y->again = 0;
 	y->st.listed = 0;
 	y->st.partial = 0;
+	y->st.restarted[0] = y->st.deleted_paths[0] = '\0';
 	excl_free(y->excl);
 	y->excl = NULL;
 	y->step = S_INSTANCE;
@@ -925,6 +1004,7 @@ sync_start_again(struct sync *y, char *err, size_t errlen)
 	y->again = 1;
 	y->st.by_list = y->st.partial = 0;
 	y->st.listed = 0;
+	y->st.restarted[0] = y->st.deleted_paths[0] = '\0';
 	if (y->pass_wall_ms)
 		start_list(y);
 	else {
@@ -938,4 +1018,11 @@ void
 sync_set_since(struct sync *y, uint64_t wall_ms)
 {
 	y->since_ms = wall_ms;
+}
+
+void
+sync_set_place(struct sync *y, int delete)
+{
+	y->place = y->back;
+	y->place_delete = y->back && delete;
 }

@@ -6,9 +6,13 @@
 # The primary VM is destroyed and its warm container takes over; a file is
 # written in it. Then, while a client makes a new connection every
 # CLIENT_MS (5) ms through the frontend:
-#   migrate  vcrctl relieve web --to b: the container frozen, copied to the
-#            second LXD server, started there with its new address, probed,
-#            switched to (one map element), the old one deleted;
+#   migrate  vcrctl relieve web --to b: with ssh into the copy (LIVE=1,
+#            the default) the prepared copy started with its new address,
+#            the container's files synced into it live, the container
+#            frozen for a final pass, the copy probed, switched to (one map
+#            element), the old one deleted; LIVE=0: the container frozen,
+#            the changes sent by LXD's refresh, the copy started, probed,
+#            switched to;
 #   vm       vcrctl relieve web --to vm: a defined VM started, the
 #            container's files synced into it (live, then frozen), probed,
 #            switched to as the new primary.
@@ -21,7 +25,7 @@
 # PREPARE=1 (the default) runs 'vcrctl relieve --prepare' first, while the
 # service is on its primary, so that the migration sends only the changes;
 # PREPARE=0 measures a whole copy (LXD's dir storage freezes the container
-# for all of it).
+# for all of it; there is no copy to start first, so LIVE does not apply).
 #
 #   sudo tests/bench/relieve.sh
 . "$(dirname "$0")/../lib.sh"
@@ -37,8 +41,8 @@ TB_BOOT_S=180 tb_web
 tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' "mode ${MODE:-dnat}" \
 	"$(tb_sync_block)" \
-	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file /etc/vcr-net "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\ttimeout 5m\n\t}' \
-	"$CT2" "$VM2")")"
+	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80 %s\n\t\tset-file /etc/vcr-net "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\ttimeout 5m\n\t}' \
+	"$CT2" "$([ "${LIVE:-1}" = 1 ] && echo root@198.18.8.30)" "$VM2")")"
 tb_start_vcrd
 wait_for 30 "both sides up" status_has 'standby +198.18.8.20:80 +up'
 if [ "${PREPARE:-1}" = 1 ]; then
@@ -75,6 +79,9 @@ for to in b vm; do
 	ok=$([ "$served" = "written before the relieve" ] && echo yes || echo "NO ($served)")
 	printf '%-8s %8s %7s %9s %10s %9s %9s %s\n' $name "$gap" "$failed" "$n" "$maxok" "${frozen:-?}" "${total:-?}" "$ok"
 	echo "$name $gap $failed $n $maxok ${frozen:-0} ${total:-0} $ok" >> "$R"
+	# The steps inside the frozen window, as vcrd's events tell them.
+	vcrctl events | grep -E 'relieve +web +(freezing|synced into|final pass|switched to|changes since|started )' |
+	    tail -4 | sed -E 's/^([^ ]+) +relieve +web +/    \1 /' | cut -c1-220
 	if [ $to = b ]; then
 		wait_for 60 "the moved standby up" status_has 'standby +198.18.8.30:80 +up'
 		wait_for 60 "the moved container seen" status_has "container b/$CT2 warm: Running"
@@ -87,7 +94,7 @@ $VIRSH start $VM3 >/dev/null
 tb_wait_http 198.18.8.50 300 || fail "the fresh VM did not answer"
 boot_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo
-echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode ${MODE:-dnat}), LXD dir storage, qemu without KVM, prepared copy: $([ "${PREPARE:-1}" = 1 ] && echo yes || echo no)"
+echo "relieve, client every ${CLIENT_MS:-5} ms through the frontend (mode ${MODE:-dnat}), LXD dir storage, qemu without KVM, prepared copy: $([ "${PREPARE:-1}" = 1 ] && echo yes || echo no), live sync into the copy: $([ "${LIVE:-1}" = 1 ] && echo yes || echo no)"
 while read -r name gap failed n maxok frozen total ok; do
 	printf '  %-7s gap %s ms, %s of %s requests failed, slowest answer %s ms; frozen %s ms, whole relieve %.1f s (%.2fx a fresh VM boot); write served: %s\n' \
 	    "$name" "$gap" "$failed" "$n" "$maxok" "$frozen" "$(echo "$total / 1000" | bc -l)" \

@@ -12,10 +12,13 @@
 #    prepared copy refreshed is undone: the container thawed and serving,
 #    the prepared copy kept, stopped;
 #  - the container is loaded (a busy loop): the load watch migrates it to
-#    the second server (frozen, changes sent to the prepared copy, set-file
-#    with its new address, started, probed, one map element): the service
-#    answers with the same content from the new address, the old instance
-#    is gone;
+#    the second server, with ssh into the copy (set-file with its new
+#    address, the prepared copy started, the container's files synced into
+#    it live, then frozen for a final pass, probed, one map element): the
+#    service answers with the same content from the new address, a file
+#    deleted in the container is gone there too, nginx there was reloaded
+#    for the configuration changed in the container, the old instance is
+#    gone;
 #  - vcrctl relieve --to vm: the spare VM is started, the container's files
 #    synced into it, then switched to as the primary: the writes are on the
 #    VM, the container is stopped and started again as its standby;
@@ -29,12 +32,12 @@ TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
 tb_web
 wait_for 60 "ssh on the VM" vm true
 
-relieve_conf() {	# relieve_conf SET-FILE-PATH
+relieve_conf() {	# relieve_conf SET-FILE-PATH [SSH-INTO-THE-COPY]
 	tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
 	"$(tb_sync_block)" \
-	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
-	"$CT2" "$1" "$VM2")")"
+	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80 %s\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
+	"$CT2" "${2:-}" "$1" "$VM2")")"
 }
 relieve_conf /no/such/dir/vcr-net
 tb_start_vcrd
@@ -90,15 +93,33 @@ expect_eq "$(get w.txt)" "written during the failover" "served by the container 
 lxc2 info $CT2 | grep -q 'Status: STOPPED' || fail "the prepared copy should be kept, stopped"
 expect_eq "$(svc_field active)" standby "still on the standby"
 
-# 5. The load watch migrates the loaded container.
-relieve_conf /etc/vcr-net
+# 5. The load watch migrates the loaded container, synced live into the
+# started copy over ssh. Since the prepared copy was refreshed (4), the
+# container loses a file and gets a header in nginx's configuration.
+relieve_conf /etc/vcr-net root@198.18.8.30
 vcrctl reload >/dev/null || fail "reload"
+ct rm /etc/motd
+ct sh -c 'echo "add_header X-Vcr-Moved yes;" > /etc/nginx/conf.d/vcr-moved.conf'
 lxc exec $CT -- sh -c 'nohup sh -c "while :; do :; done" >/dev/null 2>&1 &'
 wait_event 'relieve +web +load over the threshold: cpu' 30
 wait_event 'relieve +web +done: local/' 240
 expect_match "$(vcrctl events)" 'relieve +web +load: cpu [0-9]+% memory [0-9]+ MiB for [0-9]+ ms: moving' \
 	"started by the load watch"
 vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -12 >&2
+ev=$(vcrctl events)
+expect_match "$ev" "relieve +web +a prepared copy is there: starting it and syncing local/$CT into it over ssh root@198.18.8.30" \
+	"the live path taken"
+expect_match "$ev" "relieve +web +synced into b/$CT2 \(live\): files_changed=[0-9]+ deleted=[1-9][0-9]* .*restarted: [^;]*nginx.service" \
+	"the live pass deleted and restarted nginx there"
+expect_nomatch "$(printf '%s' "$ev" | grep 'synced into')" "systemd-private" \
+	"the copy's own services' private /var/tmp left alone"
+expect_match "$ev" "relieve +web +final pass into b/$CT2 \(container frozen\): listed=[0-9]+" \
+	"the final pass, frozen"
+expect_match "$ev" "relieve +web +switched to b/$CT2: synced live, final pass [0-9]+ ms, frozen_ms=[0-9]+" \
+	"switched after the final pass"
+lxc2 exec $CT2 -- test -e /etc/motd && fail "the file deleted in the container is still in the copy"
+expect_match "$(ip netns exec $NS_C curl -sI -m 3 "http://$FRONTEND/w.txt")" 'X-Vcr-Moved: yes' \
+	"nginx in the copy runs with the changed configuration"
 expect_match "$(vcrctl status)" 'standby +198.18.8.30:80' "the standby is the new address"
 expect_match "$(ip netns exec $NS_V nft list table inet vcrecovery)" "198.18.8.30 . 80" "the map points at it"
 expect_eq "$(get w.txt)" "written during the failover" "the same content from the new server"

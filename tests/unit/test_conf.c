@@ -213,6 +213,34 @@ test_recovery(void **state)
 	conf_free(c);
 }
 
+/* migrate-to's USER@HOST is optional: a comment, ';' or '}' may follow the address. */
+static void
+test_relieve_ssh(void **state)
+{
+	const char *text = "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; "
+	    "client-key /k }\n"
+	    "service a {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby "
+	    "198.18.2.2:80\n standby-container l sa warm\n sync {\n  source root@198.18.1.2\n"
+	    "  key /k\n }\n relieve {\n  migrate-to m sa2 198.18.2.3:80 root@198.18.2.3\n }\n}\n"
+	    "service b {\n frontend 198.18.0.1:81\n primary 198.18.1.2:81\n standby "
+	    "198.18.2.2:81\n standby-container l sb warm\n relieve {\n  migrate-to m sb2 "
+	    "198.18.2.4:81 # no ssh\n }\n}\n"
+	    "service c {\n frontend 198.18.0.1:82\n primary 198.18.1.2:82\n standby "
+	    "198.18.2.2:82\n standby-container l sc warm\n relieve { migrate-to m sc2 "
+	    "198.18.2.5:82; cpu 80% }\n}\n";
+	char err[512] = "";
+	struct vcr_conf *c = parse(text, err, sizeof(err));
+
+	if (c == NULL)
+		print_error("%s\n", err);
+	assert_non_null(c);
+	assert_string_equal(conf_find(c, "a")->relieve.to_ssh, "root@198.18.2.3");
+	assert_string_equal(conf_find(c, "b")->relieve.to_ssh, "");
+	assert_string_equal(conf_find(c, "c")->relieve.to_ssh, "");
+	assert_int_equal(conf_find(c, "c")->relieve.cpu_pct, 80);
+	conf_free(c);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -378,6 +406,12 @@ static const struct {
 	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n sync {\n  source root@198.18.1.2\n  key /k\n }\n relieve {\n  promote-to hv web2 198.18.1.3:80 198.18.1.3\n }\n}\n",
 	  "test.conf:14: service 'web': field 'relieve promote-to': bad value '198.18.1.3': "
 	  "expected USER@HOST for ssh to the VM after its address" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80 root@198.18.2.3\n }\n}\n",
+	  "test.conf:10: service 'web': relieve migrate-to root@198.18.2.3 needs a 'sync' block "
+	  "(its key copies the container into its copy)" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80 198.18.2.3\n }\n}\n",
+	  "test.conf:10: service 'web': field 'relieve migrate-to': bad value '198.18.2.3': "
+	  "expected USER@HOST for ssh into the copy after its address, or nothing" },
 	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " relieve {\n  migrate-to m sb2 198.18.2.3:80\n }\n}\n",
 	  "test.conf:8: service 'web': relieve needs 'standby-container' (the container it "
 	  "moves or replaces)" },
@@ -453,6 +487,7 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_recovery),
+		cmocka_unit_test(test_relieve_ssh),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_missing_file),
