@@ -49,6 +49,15 @@ void	relay_update(struct relay *r, const struct svc_conf *sc);
  */
 void	relay_retry(struct relay *r, unsigned gen, int left_frozen);
 unsigned relay_conns(const struct relay *r);
+/*
+ * Modes tcp and http while the side they reach is a frozen container (a
+ * final sync before a switch): on, no new upstream connection is made and
+ * no HTTP request is sent upstream; clients and requests wait in vcrd,
+ * without hold-timeout (the relieve or failback that froze the container
+ * ends the pause, by its switch or its undo). Off: they connect now, where
+ * the map points (the switch's relay_retry does that itself).
+ */
+void	relay_pause(struct relay *r, int on);
 
 /*
  * A mode dnat service's hold (svc_hold): while its standby container is

@@ -60,6 +60,7 @@ enum hold {
 	HOLD_NONE = 0,
 	HOLD_DROPPED,	/* frontend in the held set, SYNs dropped */
 	HOLD_RELAYED,	/* frontend in the held set, vcrd's hold listener takes them */
+	HOLD_PAUSED,	/* modes tcp, http: the relay sends nothing upstream (relay_pause) */
 };
 
 struct svc {

@@ -123,7 +123,8 @@ status_json(struct vcrd *d)
 		json_object_object_add(o, "held", json_object_new_boolean(s->held != HOLD_NONE));
 		if (s->held != HOLD_NONE)
 			json_object_object_add(o, "hold", json_object_new_string(
-			    s->held == HOLD_RELAYED ? "relayed" : "dropped"));
+			    s->held == HOLD_RELAYED ? "relayed" : s->held == HOLD_PAUSED ?
+			    "paused" : "dropped"));
 		if (s->relay) {
 			const struct relay_stats *rs = relay_stats(s->relay);
 			struct json_object *r = json_object_new_object();

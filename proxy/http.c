@@ -495,8 +495,8 @@ try_head(struct hconn *hc)
 	write_request_head(hc, &h, hc->req);
 	evbuffer_drain(in, (size_t)hl);
 	evtimer_del(hc->timer);
-	if (hc->srv && hc->srv_gen != r->gen)
-		srv_close(hc);		/* kept alive to the side the service left */
+	if (hc->srv && (hc->srv_gen != r->gen || r->parked))
+		srv_close(hc);		/* kept alive to the side the service left, or frozen */
 	if (hc->srv) {
 		hc->srv_reused = 1;
 		send_request(hc);
@@ -988,6 +988,10 @@ hc_connect(struct hconn *hc)
 
 	srv_close(hc);
 	evtimer_del(hc->timer);
+	if (r->parked) {
+		hc->state = HS_HELD;	/* relay_pause: sent when it ends */
+		return;
+	}
 	hc->state = HS_CONNECT;
 	hc->srv_gen = r->gen;
 	hc->attempts++;

@@ -77,7 +77,8 @@ handle(struct evhttp_request *req, void *arg)
 		    s->conf->name, s->alert[0] != '\0');
 	evbuffer_add_printf(b,
 	    "# HELP vcr_service_held 1 while the service's new connections are held (its "
-	    "frontend in the nftables held set: the standby container is frozen).\n"
+	    "frontend in the nftables held set, or its relay paused: the standby container "
+	    "is frozen).\n"
 	    "# TYPE vcr_service_held gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry)
 		evbuffer_add_printf(b, "vcr_service_held{service=\"%s\"} %d\n",

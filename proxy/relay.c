@@ -376,13 +376,17 @@ upstream_connect(struct conn *c)
 	char reason[96];
 	int one = 1;
 
-	c->state = C_CONNECTING;
-	c->gen = r->gen;
-	c->attempts++;
 	if (c->connect_ev) {
 		event_free(c->connect_ev);
 		c->connect_ev = NULL;
 	}
+	if (r->parked) {
+		c->state = C_HELD;	/* relay_pause: connects when it ends */
+		return;
+	}
+	c->state = C_CONNECTING;
+	c->gen = r->gen;
+	c->attempts++;
 	/* To our own frontend, marked: the DNAT map sends it where the service points. */
 	if ((c->sfd = sock_connect(&r->frontend, NF_RELAY_MARK, reason, sizeof(reason))) < 0) {
 		if (c->sfd == -2) {
@@ -631,6 +635,12 @@ relay_retry(struct relay *r, unsigned gen, int left_frozen)
 		upstream_connect(c);
 	}
 	http_retry(r, left_frozen);
+}
+
+void
+relay_pause(struct relay *r, int on)
+{
+	r->parked = on;
 }
 
 void

@@ -62,25 +62,42 @@ batch_point(struct nf_batch *b, const struct svc *s)
  * The switch's batch: the element replaced, pointing at the active side
  * now, and a hold lifted with it.
  */
+/* The hold is an element of set held (mode dnat), not a relay's pause. */
+static int
+held_in_set(const struct svc *s)
+{
+	return s->held == HOLD_DROPPED || s->held == HOLD_RELAYED;
+}
+
 static int
 batch_repoint(struct nf_batch *b, const struct svc *s)
 {
 	if (nf_batch_add(b, NF_DEL, NF_SET_SERVICES, &s->conf->frontend, NULL, NULL) == -1 ||
 	    batch_point(b, s) == -1)
 		return -1;
-	if (s->held != HOLD_NONE)
+	if (held_in_set(s))
 		return nf_batch_add(b, NF_DEL, NF_SET_HELD, &s->conf->frontend, NULL, NULL);
 	return 0;
 }
 
-/* The hold's element is gone: what vcrd held connects now, where the map points. */
+/*
+ * The hold's element is gone, or the relay's pause is over: what vcrd
+ * held connects now, where the map points. At a switch the relay's
+ * relay_retry, just after, connects what the pause held.
+ */
 static void
-hold_ended(struct svc *s, const char *why)
+hold_ended(struct svc *s, const char *why, int at_switch)
 {
 	char t[32];
 	unsigned n;
 
-	if (s->held == HOLD_DROPPED)
+	if (s->held == HOLD_PAUSED) {
+		relay_pause(s->relay, 0);
+		if (!at_switch)
+			relay_retry(s->relay, s->gen, 0);
+		events_add(s->conf->name, "hold", "new connections and requests let through "
+		    "(%s), to %s", why, fmt_endpoint(svc_target(s, s->dec.active), t, sizeof(t)));
+	} else if (s->held == HOLD_DROPPED)
 		events_add(s->conf->name, "hold", "new connections let through (%s)", why);
 	else if (s->held == HOLD_RELAYED) {
 		n = relay_hold_end(s->hold_relay, s->gen);
@@ -100,7 +117,7 @@ rewrite_table(struct vcrd *d, char *err, size_t errlen)
 	int rc = -1;
 
 	TAILQ_FOREACH(s, &d->services, entry)
-		if (batch_point(&b, s) == -1 || (s->held != HOLD_NONE &&
+		if (batch_point(&b, s) == -1 || (held_in_set(s) &&
 		    nf_batch_add(&b, NF_ADD, NF_SET_HELD, &s->conf->frontend, NULL, NULL) == -1) ||
 		    (s->suspect &&
 		    nf_batch_add(&b, NF_ADD, NF_SET_SUSPECT, &s->conf->frontend, NULL, NULL) == -1))
@@ -291,9 +308,9 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->resp_5xx = 0;
 	s->resp_seen = 0;
 	s->gen++;
+	hold_ended(s, "the switch", 1);
 	if (s->relay)
 		relay_retry(s->relay, s->gen, from == SIDE_STANDBY && rec_standby_frozen(s));
-	hold_ended(s, "the switch");
 	vcrd_save_state(d);
 	return 0;
 }
@@ -309,8 +326,10 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
  * cannot listen there (the frontend not one of this host's addresses, the
  * port taken), or once it is not running, the next rule drops the SYN and
  * the client sends it again after 1 s. The switch itself (apply_cutover,
- * svc_repoint) lifts the hold in its own batch. Modes tcp and http hold in
- * their relay anyway. A hold that fails is an event, not a reason to stop.
+ * svc_repoint) lifts the hold in its own batch. Modes tcp and http pause
+ * their relay instead (relay_pause): new connections and requests wait in
+ * vcrd and go to the new side at the switch, without reaching the frozen
+ * container. A hold that fails is an event, not a reason to stop.
  */
 void
 svc_hold(struct svc *s, int on, const char *why)
@@ -319,9 +338,21 @@ svc_hold(struct svc *s, int on, const char *why)
 	char err[256], lerr[200] = "", a[32];
 	enum hold how = HOLD_DROPPED;
 
-	if (s->conf->mode != FWD_DNAT || !s->held == !on ||
-	    (on && s->dec.active != SIDE_STANDBY))
+	if (!s->held == !on || (on && s->dec.active != SIDE_STANDBY))
 		return;
+	if (s->conf->mode != FWD_DNAT) {
+		if (s->relay == NULL)
+			return;
+		if (!on) {
+			hold_ended(s, why, 0);
+			return;
+		}
+		relay_pause(s->relay, 1);
+		s->held = HOLD_PAUSED;
+		events_add(s->conf->name, "hold", "new connections and requests held by vcrd "
+		    "(its relay sends nothing upstream), sent on after the switch, while %s", why);
+		return;
+	}
 	if (on) {
 		/* the relay of an earlier hold, once its clients are gone */
 		if (s->hold_relay && relay_conns(s->hold_relay) == 0) {
@@ -341,7 +372,7 @@ svc_hold(struct svc *s, int on, const char *why)
 	else if (nf_apply(s->d->nf, &b, err, sizeof(err)) == 0) {
 		nf_batch_reset(&b);
 		if (!on)
-			hold_ended(s, why);
+			hold_ended(s, why, 0);
 		else if ((s->held = how) == HOLD_RELAYED)
 			events_add(s->conf->name, "hold", "new connections held by vcrd on %s "
 			    "(held set, vcrd listening), sent on after the switch, while %s",
@@ -394,9 +425,9 @@ svc_repoint(struct svc *s, int side, const struct moved *m, char *err, size_t er
 		flushed = ct_cleanup(s, &old, e, sizeof(e));
 		s->cutovers++;
 		s->gen++;
+		hold_ended(s, "the switch", 1);
 		if (s->relay)
 			relay_retry(s->relay, s->gen, side == SIDE_STANDBY && rec_standby_frozen(s));
-		hold_ended(s, "the switch");
 	}
 	if (s->moved[side].set) {
 		/* Moved again: the file still names the first place. */
