@@ -133,7 +133,8 @@ struct relieve {
 	struct event	*timer;		/* next step off the callback's stack */
 	void		(*next)(struct relieve *);
 	uint64_t	 t0_us, frozen_us, deadline_us;
-	unsigned	 copy_ms;	/* migrate: from the start to the end of the copy */
+	unsigned	 copy_ms;	/* migrate: from the start to the end of the copy;
+					   live: the final pass */
 	unsigned	 frozen_ms;	/* frozen until the switch */
 	unsigned	 tries;
 	char		 fail[400];	/* why the undo runs */

@@ -58,10 +58,6 @@ batch_point(struct nf_batch *b, const struct svc *s)
 	    svc_target(s, s->dec.active), comment);
 }
 
-/*
- * The switch's batch: the element replaced, pointing at the active side
- * now, and a hold lifted with it.
- */
 /* The hold is an element of set held (mode dnat), not a relay's pause. */
 static int
 held_in_set(const struct svc *s)
@@ -69,6 +65,10 @@ held_in_set(const struct svc *s)
 	return s->held == HOLD_DROPPED || s->held == HOLD_RELAYED;
 }
 
+/*
+ * The switch's batch: the element replaced, pointing at the active side
+ * now, and a hold lifted with it.
+ */
 static int
 batch_repoint(struct nf_batch *b, const struct svc *s)
 {

@@ -276,6 +276,8 @@ needs_reboot(const char *pkg)
  * ssh in one command. libc or systemd changed there needs a reboot, which
  * is not done (the place is about to serve): said in the stats.
  */
+#define REBOOT_NOT_DONE	"a reboot is needed there (libc or systemd changed), not done"
+
 static int ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen,
     char *khopt, size_t khlen);
 
@@ -303,11 +305,9 @@ restart_place(struct sync *y)
 
 	y->st.restarted[0] = '\0';
 	if (y->restart_ct)
-		l = (size_t)snprintf(y->st.restarted, sizeof(y->st.restarted),
-		    "a reboot is needed there (libc or systemd changed), not done; ");
+		l = (size_t)snprintf(y->st.restarted, sizeof(y->st.restarted), "%s%s",
+		    REBOOT_NOT_DONE, y->nunits ? "; " : "");
 	if (y->nunits == 0) {
-		if (l)
-			y->st.restarted[l - 2] = '\0';
 		done(y, 1, "%s", "");
 		return;
 	}
@@ -343,14 +343,14 @@ conflict_ignored(const char *path)
 	return 0;
 }
 
+/* Counts a path, and names the first few in buf, space-separated. */
 static void
-add_conflict(struct sync_stats *st, const char *path)
+add_path(char *buf, size_t size, unsigned *count, const char *prefix, const char *path)
 {
-	size_t l = strlen(st->conflict_paths);
+	size_t l = strlen(buf);
 
-	if (st->conflicts++ < 5 && l + strlen(path) + 3 < sizeof(st->conflict_paths))
-		snprintf(st->conflict_paths + l, sizeof(st->conflict_paths) - l, "%s%s",
-		    l ? " " : "", path);
+	if ((*count)++ < 5 && l + strlen(prefix) + strlen(path) + 3 < size)
+		snprintf(buf + l, size - l, "%s%s%s", l ? " " : "", prefix, path);
 }
 
 static void
@@ -414,13 +414,11 @@ rsync_done(void *arg, const struct proc_result *r)
 		const char *path = NULL;
 		int changed = 0;
 		if (strncmp(line, "*deleting ", 10) == 0) {
-			size_t dl = strlen(y->st.deleted_paths);
 			path = line + 10;
 			while (*path == ' ')
 				path++;
-			if (y->st.deleted++ < 5 && dl + strlen(path) + 3 < sizeof(y->st.deleted_paths))
-				snprintf(y->st.deleted_paths + dl, sizeof(y->st.deleted_paths) - dl,
-				    "%s/%s", dl ? " " : "", path);
+			add_path(y->st.deleted_paths, sizeof(y->st.deleted_paths), &y->st.deleted,
+			    "/", path);
 			changed = 1;
 		} else if (l > 12 && line[11] == ' ' && strchr("<>ch.*", line[0]) &&
 		    strchr("fdLDS", line[1])) {
@@ -774,7 +772,8 @@ changed_done(void *arg, const struct proc_result *r)
 		there_ms = mtime_ms(f[1], fl[1]);
 		if (here_ms > y->since_ms && !(here_ms == there_ms &&
 		    (uint64_t)sb.st_size == strtoull(f[2], NULL, 10)))
-			add_conflict(&y->st, abs);
+			add_path(y->st.conflict_paths, sizeof(y->st.conflict_paths),
+			    &y->st.conflicts, "", abs);
 	}
 	if (y->st.conflicts) {
 		done(y, 1, "%s", "");	/* nothing copied: the caller reads the conflicts */
