@@ -794,9 +794,10 @@ v_sync_done(void *arg, int ok, const struct sync_stats *st)
 	}
 	rl->copy_ms = st->last_ms;
 	events_add(name(rl), "relieve", "final pass into %s (container frozen): "
-	    "listed=%u files_changed=%u took_ms=%u%s%s; probing %s", rl->place, st->listed,
-	    st->files_changed, st->last_ms, st->restarted[0] ? " restarted: " : "",
-	    st->restarted, rl->place);
+	    "listed=%u files_changed=%u deleted=%u%s%s%s took_ms=%u%s%s; probing %s", rl->place,
+	    st->listed, st->files_changed, st->deleted, st->deleted ? " (" : "",
+	    st->deleted_paths, st->deleted > 5 ? " ...)" : st->deleted ? ")" : "", st->last_ms,
+	    st->restarted[0] ? " restarted: " : "", st->restarted, rl->place);
 	rl->step = rl->to == RELIEVE_VM ? V_PROBE : M_PROBE;
 	probe_start(rl, rl->to == RELIEVE_VM ? &c->vm_addr : &c->to_addr);
 }

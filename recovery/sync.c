@@ -40,8 +40,11 @@
  * not walk the primary's tree again: find lists what changed in the
  * container's root file system (status change time, which no one can set
  * back) since the last pass began, and rsync sends only those paths
- * (--files-from; the exclusion list still applies). Back runs share one
- * ssh connection (ControlMaster): the final pass does not pay a handshake.
+ * (--files-from; the exclusion list still applies). Into a copy, a
+ * second rsync then deletes there what the container deleted since: it
+ * lists the changed directories' entries only (-d, not recursive) and
+ * sends nothing (--existing --ignore-existing). Back runs share one ssh
+ * connection (ControlMaster): the final pass does not pay a handshake.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +69,8 @@
 #define CTIME_SLACK_S	2	/* a file's ctime may lag the wall clock by a tick */
 #define MUX_PERSIST	"ControlPersist=10"	/* back: the connection outlives a pass */
 
-enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_CHANGED, S_LIST, S_RSYNC, S_RESTART };
+enum step { S_IDLE = 0, S_INSTANCE, S_POOL, S_SNAPSHOT, S_CHANGED, S_LIST, S_RSYNC, S_PRUNE,
+    S_RESTART };
 
 struct sync {
 	struct event_base *base;
@@ -97,6 +101,7 @@ struct sync {
 	uint64_t	 rsync_wall_ms;	/* this run's rsync began */
 	uint64_t	 pass_wall_ms;	/* back: the last good run's rsync began (0: none) */
 	int		 by_list;	/* this rsync sends the listed paths only */
+	unsigned	 ndirs;		/* ... of which directories (S_PRUNE: their deletions) */
 	int		 again;		/* this run is sync_start_again's */
 	struct sync_stats st;
 };
@@ -207,6 +212,7 @@ lap(struct sync *y)
 }
 
 static void start_changed(struct sync *y);
+static void start_rsync(struct sync *y);
 
 /* ---- 4. restarts ---- */
 
@@ -364,7 +370,7 @@ rsync_done(void *arg, const struct proc_result *r)
 	char pkg[128];
 
 	y->proc = NULL;
-	y->st.rsync_ms = lap(y);
+	y->st.rsync_ms = y->step == S_PRUNE ? y->st.rsync_ms + lap(y) : lap(y);
 	/*
 	 * 24: files vanished while copying (a live system): the rest is in
 	 * place. 23 (some files not transferred) in a back run's live pass,
@@ -389,12 +395,14 @@ rsync_done(void *arg, const struct proc_result *r)
 			done(y, 0, "rsync exit code %d: %.*s", r->status, (int)(e + l - last), last);
 		return;
 	}
-	y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
-	y->st.deleted_paths[0] = '\0';
-	y->st.bytes = 0;
-	y->nunits = y->unit_i = 0;
-	y->restart_ct = 0;
-	y->st.restarted[0] = '\0';
+	if (y->step != S_PRUNE) {	/* the prune adds its deletions to the pass's */
+		y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
+		y->st.deleted_paths[0] = '\0';
+		y->st.bytes = 0;
+		y->nunits = y->unit_i = 0;
+		y->restart_ct = 0;
+		y->st.restarted[0] = '\0';
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -407,7 +415,7 @@ rsync_done(void *arg, const struct proc_result *r)
 				if (*c >= '0' && *c <= '9')
 					*o++ = *c;
 			*o = '\0';
-			y->st.bytes = strtoull(digits, NULL, 10);
+			y->st.bytes += strtoull(digits, NULL, 10);
 			continue;
 		}
 		/* "%i %n": YXcstpoguax path; "*deleting   path" */
@@ -448,6 +456,11 @@ rsync_done(void *arg, const struct proc_result *r)
 		if (pkg[0] && needs_reboot(pkg))
 			y->restart_ct = 1;
 	}
+	if (y->by_list && y->place_delete && y->ndirs > 0 && y->step != S_PRUNE) {
+		y->step = S_PRUNE;
+		start_rsync(y);
+		return;
+	}
 	if (y->place) {
 		restart_place(y);
 		return;
@@ -477,21 +490,19 @@ write_file(const char *path, const char *data, size_t len, uid_t uid)
 	return close(fd);
 }
 
-static void
-start_rsync(struct sync *y)
+/* The exclusion list into the work directory; the key readable by rsync. */
+static int
+write_rules(struct sync *y)
 {
-	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[540], mnt[520];
-	char ids[2][64], exfrom[600], list[600];
+	char rules[512], key[512], kh[512];
 	char *rules_buf;
 	size_t rlen;
 	struct excl_stats es;
 	uid_t owner = y->range ? (uid_t)y->hostid : 0;
-	const char *argv[48];
-	int n = 0;
 
 	if ((rules_buf = excl_rules(y->excl, 1, &rlen)) == NULL) {
 		done(y, 0, "%s", "out of memory building the exclusion list");
-		return;
+		return -1;
 	}
 	excl_stats(y->excl, &es);
 	y->st.rules = es.rules;
@@ -504,7 +515,7 @@ start_rsync(struct sync *y)
 	if (write_file(rules, rules_buf, rlen, owner) == -1) {
 		free(rules_buf);
 		done(y, 0, "cannot write %s: %s", rules, strerror(errno));
-		return;
+		return -1;
 	}
 	free(rules_buf);
 	/* The key and known hosts must be readable by root in the user namespace. */
@@ -512,9 +523,25 @@ start_rsync(struct sync *y)
 	    chown(kh, owner, owner) == -1) || chown(y->workdir, owner, owner) == -1) {
 		done(y, 0, "cannot hand %s to the container's root: %s", y->workdir,
 		    strerror(errno));
-		return;
+		return -1;
 	}
 	y->st.rules_ms = lap(y);
+	return 0;
+}
+
+static void
+start_rsync(struct sync *y)
+{
+	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[540], mnt[520];
+	char ids[2][64], exfrom[600], list[600];
+	const char *argv[48];
+	int n = 0;
+
+	if (y->step != S_PRUNE && write_rules(y) == -1)
+		return;
+	snprintf(rules, sizeof(rules), "%s/rules", y->workdir);
+	snprintf(key, sizeof(key), "%s/id", y->workdir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
 	snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o BatchMode=yes -o "
 	    "StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s -o ConnectTimeout=5 "
 	    "-o ServerAliveInterval=5 -o ServerAliveCountMax=3%s%s%s", key, kh,
@@ -585,7 +612,13 @@ start_rsync(struct sync *y)
 	argv[n++] = "--sparse";
 	argv[n++] = "--from0";
 	argv[n++] = exfrom;
-	if (y->by_list) {
+	if (y->step == S_PRUNE) {
+		/* The changed directories' entries, for --delete; nothing sent. */
+		snprintf(list, sizeof(list), "--files-from=%s/dirs", y->workdir);
+		argv[n++] = list;
+		argv[n++] = "--existing";
+		argv[n++] = "--ignore-existing";
+	} else if (y->by_list) {
 		snprintf(list, sizeof(list), "--files-from=%s/changed", y->workdir);
 		argv[n++] = list;
 		/*
@@ -603,7 +636,8 @@ start_rsync(struct sync *y)
 	argv[n++] = y->back ? dst : src;
 	argv[n++] = y->back ? src : dst;
 	argv[n] = NULL;
-	y->step = S_RSYNC;
+	if (y->step != S_PRUNE)
+		y->step = S_RSYNC;
 	y->st.shifted = y->range != 0;
 	if ((y->proc = proc_run(y->base, argv, NULL, 0, RSYNC_OUT_MAX, y->conf.timeout_ms,
 	    rsync_done, y)) == NULL)
@@ -645,10 +679,10 @@ static void
 list_done(void *arg, const struct proc_result *r)
 {
 	struct sync *y = arg;
-	char path[600];
+	char path[600], dpath[600];
 	uid_t owner = y->range ? (uid_t)y->hostid : 0;
 	const char *p = r->out, *end = r->out + r->out_len;
-	char *buf, *o;
+	char *buf, *o, *dirs, *d;
 
 	y->proc = NULL;
 	y->st.snapshot_ms = lap(y);
@@ -657,27 +691,46 @@ list_done(void *arg, const struct proc_result *r)
 		    "too many" : r->timed_out ? "timed out" : r->err);
 		return;
 	}
-	if ((buf = malloc(r->out_len + 1)) == NULL) {
+	/* Each "dir" becomes "dir/": at most twice the output, plus "./". */
+	if ((buf = malloc(2 * r->out_len + 4)) == NULL) {
 		done(y, 0, "%s", "out of memory listing the changed files");
 		return;
 	}
-	/* NUL-separated, relative to the root; the root itself ("") dropped. */
+	dirs = buf + r->out_len + 1;
+	/*
+	 * NUL-separated, a type letter then the path relative to the root.
+	 * The paths, the root itself ("") dropped, go to "changed"; the
+	 * directories, "dir/" (the root "./"), to "dirs", for the prune.
+	 */
 	o = buf;
-	y->st.listed = 0;
+	d = dirs;
+	y->st.listed = y->ndirs = 0;
 	while (p < end) {
 		const char *z = memchr(p, '\0', (size_t)(end - p));
 		size_t l = z ? (size_t)(z - p) : (size_t)(end - p);
 
-		if (l > 0) {
-			memcpy(o, p, l);
-			o += l;
+		if (l > 1) {
+			memcpy(o, p + 1, l - 1);
+			o += l - 1;
 			*o++ = '\0';
 			y->st.listed++;
+		}
+		if (l > 0 && *p == 'd') {
+			if (l > 1) {
+				memcpy(d, p + 1, l - 1);
+				d += l - 1;
+			} else
+				*d++ = '.';
+			*d++ = '/';
+			*d++ = '\0';
+			y->ndirs++;
 		}
 		p += l + 1;
 	}
 	snprintf(path, sizeof(path), "%s/changed", y->workdir);
-	if (write_file(path, buf, (size_t)(o - buf), owner) == -1) {
+	snprintf(dpath, sizeof(dpath), "%s/dirs", y->workdir);
+	if (write_file(path, buf, (size_t)(o - buf), owner) == -1 ||
+	    write_file(dpath, dirs, (size_t)(d - dirs), owner) == -1) {
 		free(buf);
 		done(y, 0, "cannot write %s: %s", path, strerror(errno));
 		return;
@@ -697,7 +750,7 @@ start_list(struct sync *y)
 {
 	char since[32];
 	const char *argv[] = { "find", y->rootfs, "-xdev", "-newerct", since, "-printf",
-	    "%P\\0", NULL };
+	    "%y%P\\0", NULL };
 
 	snprintf(since, sizeof(since), "@%llu",
 	    (unsigned long long)(y->pass_wall_ms / 1000 - CTIME_SLACK_S));

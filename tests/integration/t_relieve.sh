@@ -16,7 +16,8 @@
 #    address, the prepared copy started, the container's files synced into
 #    it live, then frozen for a final pass, probed, one map element): the
 #    service answers with the same content from the new address, a file
-#    deleted in the container is gone there too, nginx there was reloaded
+#    deleted in the container is gone there too (before the live pass, and
+#    one deleted after the live pass copied it, before the freeze), nginx there was reloaded
 #    for the configuration changed in the container, the old instance is
 #    gone;
 #  - vcrctl relieve --to vm: the spare VM is started, the container's files
@@ -100,8 +101,15 @@ relieve_conf /etc/vcr-net root@198.18.8.30
 vcrctl reload >/dev/null || fail "reload"
 ct rm /etc/motd
 ct sh -c 'echo "add_header X-Vcr-Moved yes;" > /etc/nginx/conf.d/vcr-moved.conf'
+# A file the live pass copies and the container deletes before the
+# freeze: the final pass must delete it in the copy. A big file sorted
+# after it keeps the live pass busy while the test deletes it.
+ct sh -c 'mkdir -p /srv/churn /var/zz && echo gone > /srv/churn/f1 && head -c 64M /dev/urandom > /var/zz/big'
 lxc exec $CT -- sh -c 'nohup sh -c "while :; do :; done" >/dev/null 2>&1 &'
 wait_event 'relieve +web +load over the threshold: cpu' 30
+in_copy() { [ -e "$TB_LXD2_DIR/storage-pools/default/containers/$CT2/rootfs/srv/churn/f1" ]; }
+wait_for 240 "/srv/churn/f1 copied by the live pass" in_copy
+ct rm /srv/churn/f1 || fail "the container was frozen before the test deleted /srv/churn/f1"
 wait_event 'relieve +web +done: local/' 240
 expect_match "$(vcrctl events)" 'relieve +web +load: cpu [0-9]+% memory [0-9]+ MiB for [0-9]+ ms: moving' \
 	"started by the load watch"
@@ -113,8 +121,10 @@ expect_match "$ev" "relieve +web +synced into b/$CT2 \(live\): files_changed=[0-
 	"the live pass deleted and restarted nginx there"
 expect_nomatch "$(printf '%s' "$ev" | grep 'synced into')" "systemd-private" \
 	"the copy's own services' private /var/tmp left alone"
-expect_match "$ev" "relieve +web +final pass into b/$CT2 \(container frozen\): listed=[0-9]+" \
-	"the final pass, frozen"
+expect_match "$ev" "relieve +web +final pass into b/$CT2 \(container frozen\): listed=[0-9]+ files_changed=[0-9]+ deleted=[1-9][0-9]* \(" \
+	"the final pass, frozen, deleted what the container deleted since the live pass"
+lxc2 exec $CT2 -- test -e /srv/churn/f1 && fail "the file deleted after the live pass is still in the copy"
+lxc2 exec $CT2 -- rm /var/zz/big
 expect_match "$ev" "relieve +web +switched to b/$CT2: synced live, final pass [0-9]+ ms, frozen_ms=[0-9]+" \
 	"switched after the final pass"
 lxc2 exec $CT2 -- test -e /etc/motd && fail "the file deleted in the container is still in the copy"
