@@ -1,6 +1,7 @@
 /*
- * virt.h: libvirt for vcrd: fencing (virDomainDestroy) and the primaries'
- * lifecycle events. libvirt's calls block, so each connection has a worker
+ * virt.h: libvirt for vcrd: fencing (virDomainSuspend, then
+ * virDomainDestroy) and the primaries' lifecycle events. libvirt's calls
+ * block, so each connection has a worker
  * thread that makes them, and one thread runs libvirt's event loop;
  * results and events come back to vcrd's loop through a pipe. Nothing in
  * vcrd's loop waits on libvirt.
@@ -45,6 +46,14 @@ int		 virt_connected(struct virt *v);
  * called first.
  */
 int		 virt_destroy(struct virt *v, const char *domain, virt_done_cb cb, void *arg);
+/*
+ * Stops the domain's virtual CPUs (virDomainSuspend; qemu has finished the
+ * guest's disk writes in flight when it answers): from then on it neither
+ * serves nor writes, in milliseconds where a power-off takes seconds. Text
+ * "paused"; a domain already shut off: "already shut off"; one that cannot
+ * be paused (crashed) is powered off instead: "destroyed".
+ */
+int		 virt_pause(struct virt *v, const char *domain, virt_done_cb cb, void *arg);
 /* Starts a defined domain (virDomainCreate); one already running counts as started. */
 int		 virt_create(struct virt *v, const char *domain, virt_done_cb cb, void *arg);
 /* Domain state now ("running", "paused", "shut off", ...), as a job. */

@@ -2,9 +2,12 @@
  * svc_rec.c: the services' recovery steps, between the decision
  * (decide.c) and the recovery module (recovery/lxd.c, recovery/virt.c).
  *
- *   EV_FENCE          virDomainDestroy on the primary's domain (worker
- *                     thread), bounded by FENCE_TIMEOUT_MS; the answer is
- *                     reported as CMD_FENCED or CMD_FENCE_FAILED.
+ *   EV_FENCE          the primary's domain paused (virDomainSuspend, on a
+ *                     worker thread: it neither serves nor writes from
+ *                     then on), bounded by FENCE_TIMEOUT_MS; the answer is
+ *                     reported as CMD_FENCED or CMD_FENCE_FAILED. The
+ *                     paused domain is then powered off (virDomainDestroy,
+ *                     seconds with qemu here) while the switch goes on.
  *   EV_START_STANDBY  the cold container is started through LXD; its check
  *                     polls fast until the service answers. A failed start
  *                     is reported as CMD_START_FAILED.
@@ -103,9 +106,24 @@ vm_state_done(void *arg, int ok, const char *text, unsigned took_ms)
 /* ---- fencing ---- */
 
 static void
+power_off_done(void *arg, int ok, const char *text, unsigned took_ms)
+{
+	struct svc *s = arg;
+
+	if (ok)
+		events_add(s->conf->name, "recovery", "step=power-off domain=%s result=ok (%s) "
+		    "took_ms=%u", s->conf->rec.vm, text, took_ms);
+	else
+		events_add(s->conf->name, "alert", "step=power-off domain=%s result=failed "
+		    "error=\"%s\" took_ms=%u: the fenced VM stays paused", s->conf->rec.vm,
+		    text, took_ms);
+}
+
+static void
 fence_done(void *arg, int ok, const char *text, unsigned took_ms)
 {
 	struct svc *s = arg;
+	int paused = ok && strcmp(text, "paused") == 0;
 
 	if (s->dec.state != ST_FENCING)
 		return;		/* given up on (timeout): too late to count */
@@ -114,9 +132,16 @@ fence_done(void *arg, int ok, const char *text, unsigned took_ms)
 	s->rec.fence_ms = (unsigned)((now_us() - s->rec.t0_us) / 1000);
 	if (ok) {
 		s->rec.fenced = 1;
-		snprintf(s->rec.vm, sizeof(s->rec.vm), "shut off (fenced)");
+		snprintf(s->rec.vm, sizeof(s->rec.vm), "%s (fenced)", paused ? "paused" :
+		    "shut off");
 		events_add(s->conf->name, "recovery", "step=fence domain=%s result=ok (%s) "
-		    "took_ms=%u", s->conf->rec.vm, text, took_ms);
+		    "took_ms=%u%s", s->conf->rec.vm, text, took_ms, paused ?
+		    "; powering it off" : "");
+		/* The switch does not wait for the power-off. */
+		if (paused && virt_destroy(s->rec.virt, s->conf->rec.vm, power_off_done, s) == -1)
+			events_add(s->conf->name, "alert", "step=power-off domain=%s "
+			    "result=failed error=\"out of memory\": the fenced VM stays paused",
+			    s->conf->rec.vm);
 		svc_evaluate(s, CMD_FENCED);
 	} else {
 		events_add(s->conf->name, s->alert[0] ? "recovery" : "alert",
@@ -156,7 +181,7 @@ rec_fence(struct svc *s)
 	if (s->rec.fence_timer == NULL)
 		s->rec.fence_timer = evtimer_new(s->d->base, fence_timeout_cb, s);
 	evtimer_add(s->rec.fence_timer, &tv);
-	if (virt_destroy(s->rec.virt, s->conf->rec.vm, fence_done, s) == -1) {
+	if (virt_pause(s->rec.virt, s->conf->rec.vm, fence_done, s) == -1) {
 		evtimer_del(s->rec.fence_timer);
 		events_add(s->conf->name, "alert", "step=fence result=failed error=\"out of memory\"");
 		svc_evaluate(s, CMD_FENCE_FAILED);

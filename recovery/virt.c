@@ -4,7 +4,8 @@
  *   event thread     virEventRunDefaultImpl(): lifecycle events, keepalive,
  *                    the close callback. Runs for the life of the process.
  *   worker thread    one per connection: opens it (with backoff), makes
- *                    the blocking calls (destroy, state) one at a time.
+ *                    the blocking calls (pause, destroy, state) one at a
+ *                    time.
  *   vcrd's loop      reads finished jobs and events from a pipe and calls
  *                    the callbacks. Only it touches callbacks and owners.
  */
@@ -30,6 +31,7 @@
 
 enum job_kind {
 	JOB_DESTROY = 0,
+	JOB_PAUSE,
 	JOB_STATE,
 	JOB_CREATE,
 	MSG_EVENT,	/* from the event thread: a lifecycle event */
@@ -271,6 +273,18 @@ run_job(struct virt *v, struct job *j)
 		snprintf(j->text, sizeof(j->text), "domain %s: %s", j->domain, e);
 		goto out;
 	}
+	if (j->kind == JOB_PAUSE) {
+		/* Already paused: the call is a no-op that succeeds. */
+		if (virDomainSuspend(dom) == 0) {
+			j->ok = 1;
+			snprintf(j->text, sizeof(j->text), "paused");
+		} else if (virDomainGetState(dom, &state, &reason, 0) == 0 &&
+		    state == VIR_DOMAIN_SHUTOFF) {
+			j->ok = 1;
+			snprintf(j->text, sizeof(j->text), "already shut off");
+		} else
+			j->kind = JOB_DESTROY;	/* it cannot be paused: powered off */
+	}
 	if (j->kind == JOB_DESTROY) {
 		if (virDomainDestroy(dom) == 0) {
 			j->ok = 1;
@@ -509,6 +523,12 @@ int
 virt_destroy(struct virt *v, const char *domain, virt_done_cb cb, void *arg)
 {
 	return submit(v, JOB_DESTROY, domain, cb, arg);
+}
+
+int
+virt_pause(struct virt *v, const char *domain, virt_done_cb cb, void *arg)
+{
+	return submit(v, JOB_PAUSE, domain, cb, arg);
 }
 
 int

@@ -6,6 +6,10 @@
 #             libvirt says the VM is off)
 #   warm-nofence   the same with 'fencing off' (detection + switch only)
 #   warm-crash     the VM's qemu is killed (kill -9): libvirt's event
+#   warm-hang      the VM hangs (virsh suspend): the probes fail, the
+#                  fencing's pause is a no-op, the power-off follows the switch
+#   warm-split     the VM's network is cut (its tap down) while it runs:
+#                  the case fencing is for; the pause takes milliseconds
 #   cold      virsh destroy -> container started, answering, switched
 #   reference VM boot: virsh start of the same image -> first answer (the
 #             conventional cold standby), measured at every restart here
@@ -35,7 +39,7 @@ R=$WORK/results
 # set_conf KIND: one service "web", its standby and fencing per kind
 set_conf() {
 	case $1 in
-	warm|warm-crash) tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CTW 198.18.8.20 warm)" ;;
+	warm|warm-crash|warm-hang|warm-split) tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CTW 198.18.8.20 warm)" ;;
 	warm-nofence) tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CTW 198.18.8.20 warm 'fencing off')" ;;
 	cold) tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CTC 198.18.8.21 cold)" ;;
 	esac
@@ -44,6 +48,9 @@ set_conf() {
 # The VM back, vcrd back on it, the cold container stopped.
 restore() {
 	local t0 st
+	# The fencing's power-off follows the switch.
+	off_or_running() { case "$($VIRSH domstate $VM)" in running|"shut off") ;; *) false ;; esac; }
+	wait_for 30 "the VM powered off" off_or_running
 	if [ "$($VIRSH domstate $VM)" != running ]; then
 		t0=$(date +%s%N)
 		$VIRSH start $VM >/dev/null
@@ -70,6 +77,10 @@ one_run() {
 	fault=$(date +%s.%N)
 	if [ "$kind" = warm-crash ]; then
 		kill -KILL "$(pgrep -f "guest=$VM,")"
+	elif [ "$kind" = warm-hang ]; then
+		$VIRSH suspend $VM >/dev/null
+	elif [ "$kind" = warm-split ]; then
+		ip link set "$(tb_tap $VM)" down
 	else
 		t0=$(date +%s%N)
 		$VIRSH destroy $VM >/dev/null
@@ -77,6 +88,7 @@ one_run() {
 	fi
 	wait_for 30 "the cut-over" active_is standby
 	wait "$pid"
+	vcrctl events | grep -E 'step=(fence|power-off) .*result=' | tail -2 | sed 's/^/    /' >&2
 	read -r gap failed total _ maxok < <("$PY" "$top_srcdir/tests/bench/gap.py" "$out" \
 	    "$fault" "$want" "$VM")
 	printf '%-14s fault -> first answer from the container %7.0f ms   failed %d/%d\n' \

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Fencing on real parts.
-# 1. The VM hangs (virsh suspend): the probes fail, vcrd powers the paused
-#    VM off (virDomainDestroy) and only then switches to the container.
+# 1. The VM hangs (virsh suspend): the probes fail, vcrd fences it (pauses
+#    it: virDomainSuspend, a no-op here), switches to the container, and
+#    powers the VM off (virDomainDestroy) meanwhile.
 # 2. libvirtd dies (vcrd says so in status and reconnects with backoff),
 #    then the VM's network splits from vcrd (its tap goes down) while the
 #    VM still runs: fencing cannot be done, and policy refuse keeps the
 #    service where it is, with a loud event. Once libvirtd is back, vcrd
-#    reconnects, fences on its retry, and switches.
+#    reconnects, fences (pauses) the running VM on its retry, switches, and
+#    powers the VM off.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_scene
@@ -19,10 +21,11 @@ wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 30
 # 1. A hung VM.
 $VIRSH suspend $VM >/dev/null
 wait_for 20 "the cut-over" active_is standby
+wait_event "step=power-off domain=$VM result=ok \(destroyed\)" 20
 expect_eq "$($VIRSH domstate $VM)" "shut off" "the hung VM after fencing"
 ev=$(vcrctl events)
 expect_match "$ev" "libvirt +web +domain $VM suspended" "suspend seen"
-expect_match "$ev" "step=fence domain=$VM result=ok \(destroyed\)" "fenced"
+expect_match "$ev" "step=fence domain=$VM result=ok \(paused\) took_ms=[0-9]+; powering it off" "fenced"
 expect_match "$ev" 'cutover +web +from=primary to=standby .*fenced=yes' "cut-over"
 
 # Back home.
@@ -47,6 +50,9 @@ expect_match "$(metrics)" 'vcr_libvirt_connected\{service="web"\} 0' "metrics"
 tb_libvirtd || fail "libvirtd did not start again"
 wait_status "libvirt connected" 40
 wait_for 30 "the cut-over after libvirt came back" active_is standby
+expect_match "$(vcrctl events)" "step=fence domain=$VM result=ok \(paused\)" \
+	"the running VM paused by the fencing"
+wait_event "step=power-off domain=$VM result=ok \(destroyed\)" 20
 expect_eq "$($VIRSH domstate $VM)" "shut off" "VM fenced after the reconnect"
 expect_eq "$(client_get /healthz)" ok "answer from the standby"
 vcrctl events >&2
