@@ -137,10 +137,12 @@ struct relieve_conf {
 	char		vm[REC_OBJ_MAX];
 	struct endpoint	vm_addr;
 	char		vm_ssh[128];
-	/* the load watch: over cpu or memory for for_ms relieves by strategy */
+	/* the load watch: over cpu, memory or host memory for for_ms relieves by strategy */
 	enum relieve_to	strategy;
 	unsigned	cpu_pct;		/* of one CPU; 0: not watched */
 	uint64_t	memory;			/* bytes; 0: not watched */
+	unsigned	host_mem_pct;		/* the LXD server's memory in use, % of its
+						   total; 0: not watched */
 	unsigned	for_ms;
 	unsigned	timeout_ms;		/* each step's bound */
 };

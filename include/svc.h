@@ -171,6 +171,7 @@ struct relieve_stats {
 	int		have_load;	/* the load watch has a CPU reading */
 	unsigned	cpu_pct;
 	uint64_t	memory;
+	int		host_mem_pct;	/* the LXD server's memory in use, %; -1: not read */
 };
 /* 0 with st filled, -1 without a relieve block. */
 int	relieve_stats(const struct svc *s, struct relieve_stats *st);

@@ -232,6 +232,20 @@ parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	return 0;
 }
 
+/* "80%" */
+static int
+parse_pct(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char buf[16];
+	size_t n = strlen(s);
+
+	if (n < 2 || n > sizeof(buf) || s[n - 1] != '%')
+		return -1;
+	memcpy(buf, s, n - 1);
+	buf[n - 1] = '\0';
+	return parse_uint(buf, lo, hi, out);
+}
+
 /* "200-299,301" */
 static int
 parse_status(const char *s, struct chk_conf *cc)
@@ -710,14 +724,7 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 				return -1;
 			}
 		} else if (strcmp(field, "cpu") == 0) {
-			size_t n = strlen(ps->tok);
-			if (n < 2 || ps->tok[n - 1] != '%') {
-				BAD(ps, l, ctx, "relieve cpu", ps->tok, "a percentage of one CPU, "
-				    "such as 80% (200% is two CPUs)");
-				return -1;
-			}
-			ps->tok[n - 1] = '\0';
-			if (parse_uint(ps->tok, 1, 100000, &rl->cpu_pct) == -1) {
+			if (parse_pct(ps->tok, 1, 100000, &rl->cpu_pct) == -1) {
 				BAD(ps, l, ctx, "relieve cpu", ps->tok, "a percentage of one CPU, "
 				    "such as 80% (200% is two CPUs)");
 				return -1;
@@ -726,6 +733,12 @@ parse_relieve(struct parser *ps, struct svc_conf *sc, const char *ctx)
 			if (parse_size(ps->tok, &rl->memory) == -1 || rl->memory < (1 << 20)) {
 				BAD(ps, l, ctx, "relieve memory", ps->tok, "a size of at least 1m, "
 				    "such as 512m or 2g");
+				return -1;
+			}
+		} else if (strcmp(field, "host-memory") == 0) {
+			if (parse_pct(ps->tok, 1, 100, &rl->host_mem_pct) == -1) {
+				BAD(ps, l, ctx, "relieve host-memory", ps->tok, "a percentage of "
+				    "the LXD server's memory, 1% to 100%, such as 90%");
 				return -1;
 			}
 		} else if (strcmp(field, "for") == 0) {

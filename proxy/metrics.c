@@ -101,7 +101,10 @@ handle(struct evhttp_request *req, void *arg)
 	    "# TYPE vcr_standby_cpu_percent gauge\n"
 	    "# HELP vcr_standby_memory_bytes The serving container's memory (the load watch's "
 	    "reading).\n"
-	    "# TYPE vcr_standby_memory_bytes gauge\n");
+	    "# TYPE vcr_standby_memory_bytes gauge\n"
+	    "# HELP vcr_standby_host_memory_percent The serving container's LXD server's memory "
+	    "in use, percent of its total (the load watch's reading, with host-memory).\n"
+	    "# TYPE vcr_standby_host_memory_percent gauge\n");
 	TAILQ_FOREACH(s, &m->d->services, entry) {
 		struct relieve_stats rs;
 		if (relieve_stats(s, &rs) == -1)
@@ -114,6 +117,9 @@ handle(struct evhttp_request *req, void *arg)
 			evbuffer_add_printf(b, "vcr_standby_cpu_percent{service=\"%s\"} %u\n"
 			    "vcr_standby_memory_bytes{service=\"%s\"} %llu\n", s->conf->name,
 			    rs.cpu_pct, s->conf->name, (unsigned long long)rs.memory);
+		if (rs.host_mem_pct >= 0)
+			evbuffer_add_printf(b, "vcr_standby_host_memory_percent{service=\"%s\"} %d\n",
+			    s->conf->name, rs.host_mem_pct);
 	}
 	evbuffer_add_printf(b,
 	    "# HELP vcr_libvirt_connected 1 while vcrd's libvirt connection for the primary is up.\n"

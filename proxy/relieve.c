@@ -30,10 +30,13 @@
  * with ssh into the copy, for the final pass of what changed (under 1 s).
  *
  * The load watch reads the serving container's CPU and memory from LXD
- * every LOAD_MS and relieves by the configured strategy once the load
- * stayed over the threshold for the configured time; of the containers
- * over their thresholds on one LXD server, the busiest (CPU) goes first,
- * one at a time.
+ * every LOAD_MS, and with host-memory the LXD server's memory every
+ * HOST_MS (/1.0/resources, which costs LXD a hardware scan: one reading
+ * shared by the services on that server), and relieves by the configured
+ * strategy once the load stayed over the threshold for the configured
+ * time; of the containers over their thresholds on one LXD server, the
+ * busiest goes first (by memory when the server's memory is what is over,
+ * else by CPU), one at a time.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -57,6 +60,7 @@
 #include <sys/stat.h>
 
 #define LOAD_MS		2000	/* the load watch's period */
+#define HOST_MS		10000	/* ... for the LXD server's memory */
 #define QUIET_MS	600000	/* after an automatic relieve failed */
 #define PROBE_MS	100	/* the new place's checks until it answers */
 #define RETRY_MS	3000	/* the first pass into a VM that is still booting */
@@ -148,6 +152,10 @@ struct relieve {
 	uint64_t	 mem;
 	int		 have_load;
 	uint64_t	 over_since_ms, quiet_until_ms;
+	/* the LXD server's memory (host_reading(): the freshest on that server) */
+	struct lxd_req	*host_req;
+	uint64_t	 host_used, host_total, host_at_ms;
+	int		 host_over;	/* the server's memory is over the threshold */
 };
 
 static void fail(struct relieve *rl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1023,6 +1031,61 @@ relieve_start(struct svc *s, const char *to, int prepare, const char *why, char 
 
 /* ---- the load watch ---- */
 
+/*
+ * The freshest reading of the LXD server's memory among the services on
+ * it (NULL: none younger than 3 x HOST_MS); *due: none younger than
+ * HOST_MS and none asked for.
+ */
+static const struct relieve *
+host_reading(const struct svc *s, int *due)
+{
+	const struct relieve *best = NULL;
+	const struct svc *o;
+	uint64_t ms = now_ms();
+
+	*due = 1;
+	TAILQ_FOREACH(o, &s->d->services, entry) {
+		const struct relieve *r = o->rl;
+		if (r == NULL || o->rec.lxd != s->rec.lxd)
+			continue;
+		if (r->host_req)
+			*due = 0;
+		if (r->host_at_ms && (best == NULL || r->host_at_ms > best->host_at_ms))
+			best = r;
+	}
+	if (best && ms - best->host_at_ms < HOST_MS)
+		*due = 0;
+	return best && ms - best->host_at_ms < 3 * HOST_MS ? best : NULL;
+}
+
+static void
+host_done(void *arg, const struct lxd_result *r)
+{
+	struct relieve *rl = arg;
+	struct json_object *m, *v;
+
+	rl->host_req = NULL;
+	if (!r->ok || r->metadata == NULL ||
+	    !json_object_object_get_ex(r->metadata, "memory", &m))
+		return;
+	if (json_object_object_get_ex(m, "used", &v))
+		rl->host_used = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(m, "total", &v))
+		rl->host_total = (uint64_t)json_object_get_int64(v);
+	if (rl->host_total > 0)
+		rl->host_at_ms = now_ms();
+}
+
+/* The LXD server's memory in use, percent; -1 without a reading. */
+static int
+host_mem_pct(const struct svc *s)
+{
+	int due;
+	const struct relieve *h = host_reading(s, &due);
+
+	return h ? (int)(h->host_used * 100 / h->host_total) : -1;
+}
+
 static void
 load_done(void *arg, const struct lxd_result *r)
 {
@@ -1031,8 +1094,8 @@ load_done(void *arg, const struct lxd_result *r)
 	const struct relieve_conf *c = &s->conf->relieve;
 	struct json_object *v, *w;
 	uint64_t ns = 0, t = now_us(), ms = now_ms();
-	int over;
-	char err[300], why[160];
+	int over, hp;
+	char err[300], why[200], host[64] = "";
 
 	rl->load_req = NULL;
 	if (!r->ok || r->metadata == NULL)
@@ -1051,34 +1114,43 @@ load_done(void *arg, const struct lxd_result *r)
 	rl->cpu_us = t;
 	if (!rl->have_load)
 		return;
-	over = (c->cpu_pct && rl->cpu_pct >= c->cpu_pct) || (c->memory && rl->mem >= c->memory);
+	hp = host_mem_pct(s);
+	if (c->host_mem_pct && hp >= 0)
+		snprintf(host, sizeof(host), " host memory %d%% (limit %u%%)", hp, c->host_mem_pct);
+	rl->host_over = c->host_mem_pct && hp >= (int)c->host_mem_pct;
+	over = (c->cpu_pct && rl->cpu_pct >= c->cpu_pct) || (c->memory && rl->mem >= c->memory) ||
+	    rl->host_over;
 	if (!over) {
 		if (rl->over_since_ms)
 			events_add(s->conf->name, "relieve", "load back under the threshold: "
-			    "cpu %u%% memory %" PRIu64 " MiB", rl->cpu_pct, rl->mem >> 20);
+			    "cpu %u%% memory %" PRIu64 " MiB%s", rl->cpu_pct, rl->mem >> 20, host);
 		rl->over_since_ms = 0;
 		return;
 	}
 	if (rl->over_since_ms == 0) {
 		rl->over_since_ms = ms;
 		events_add(s->conf->name, "relieve", "load over the threshold: cpu %u%% (limit "
-		    "%u%%) memory %" PRIu64 " MiB (limit %" PRIu64 " MiB); relieving by %s if "
+		    "%u%%) memory %" PRIu64 " MiB (limit %" PRIu64 " MiB)%s; relieving by %s if "
 		    "it lasts %u ms", rl->cpu_pct, c->cpu_pct, rl->mem >> 20, c->memory >> 20,
-		    c->strategy == RELIEVE_MIGRATE ? "migrate" : "vm", c->for_ms);
+		    host, c->strategy == RELIEVE_MIGRATE ? "migrate" : "vm", c->for_ms);
 	}
 	if (ms - rl->over_since_ms < c->for_ms || relieve_running(s) || ms < rl->quiet_until_ms)
 		return;
-	/* The busiest container over its threshold on this LXD server goes first. */
+	/*
+	 * The busiest container over its threshold on this LXD server goes
+	 * first: by memory when the server's memory is over, else by CPU.
+	 */
 	TAILQ_FOREACH(o, &s->d->services, entry) {
 		if (o == s || o->rl == NULL || o->rec.lxd != s->rec.lxd)
 			continue;
 		if (relieve_running(o) && o->rl->src == s->rec.lxd)
 			return;		/* one at a time per server: next reading */
-		if (o->rl->over_since_ms && o->rl->cpu_pct > rl->cpu_pct)
+		if (o->rl->over_since_ms && (rl->host_over ? o->rl->mem > rl->mem :
+		    o->rl->cpu_pct > rl->cpu_pct))
 			return;
 	}
-	snprintf(why, sizeof(why), "load: cpu %u%% memory %" PRIu64 " MiB for %" PRIu64 " ms",
-	    rl->cpu_pct, rl->mem >> 20, ms - rl->over_since_ms);
+	snprintf(why, sizeof(why), "load: cpu %u%% memory %" PRIu64 " MiB%s for %" PRIu64
+	    " ms", rl->cpu_pct, rl->mem >> 20, host, ms - rl->over_since_ms);
 	if (relieve_start(s, c->strategy == RELIEVE_MIGRATE ? c->to_lxd : "vm", 0, why, err,
 	    sizeof(err)) == 0) {
 		rl->automatic = 1;
@@ -1109,6 +1181,12 @@ load_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	snprintf(path, sizeof(path), "/1.0/instances/%s/state", s->conf->rec.container);
 	rl->load_req = lxd_get(s->rec.lxd, path, load_done, rl);
+	if (s->conf->relieve.host_mem_pct) {
+		int due;
+		host_reading(s, &due);
+		if (due)
+			rl->host_req = lxd_get(s->rec.lxd, "/1.0/resources", host_done, rl);
+	}
 }
 
 /* ---- wiring ---- */
@@ -1135,10 +1213,13 @@ relieve_attach(struct svc *s)
 		lxd_cancel(rl->load_req);	/* its lxd may be gone after a reload */
 		rl->load_req = NULL;
 	}
+	lxd_cancel(rl->host_req);
+	rl->host_req = NULL;
+	rl->host_at_ms = 0;
 	rl->cpu_us = 0;
 	rl->have_load = 0;
 	evtimer_del(rl->load_timer);
-	if (c->cpu_pct || c->memory) {
+	if (c->cpu_pct || c->memory || c->host_mem_pct) {
 		struct timeval tv = { LOAD_MS / 1000, (LOAD_MS % 1000) * 1000 };
 		evtimer_add(rl->load_timer, &tv);
 	}
@@ -1150,6 +1231,10 @@ relieve_quiesce(struct svc *s)
 	if (s->rl && s->rl->load_req) {
 		lxd_cancel(s->rl->load_req);
 		s->rl->load_req = NULL;
+	}
+	if (s->rl && s->rl->host_req) {
+		lxd_cancel(s->rl->host_req);
+		s->rl->host_req = NULL;
 	}
 }
 
@@ -1166,6 +1251,7 @@ relieve_detach(struct svc *s)
 		    "is unfrozen when next looked at" : "");
 	cleanup(rl);
 	lxd_cancel(rl->load_req);
+	lxd_cancel(rl->host_req);
 	event_free(rl->timer);
 	event_free(rl->load_timer);
 	free(rl);
@@ -1195,7 +1281,12 @@ relieve_json(const struct svc *s)
 	json_object_object_add(o, "running", relieve_running(s) ?
 	    json_object_new_string(step_names[rl->step]) : NULL);
 	json_object_object_add(o, "last", json_object_new_string(rl->last));
-	if (c->cpu_pct || c->memory) {
+	if (c->host_mem_pct) {
+		int hp = host_mem_pct(s);
+		json_object_object_add(o, "host_memory_pct", hp >= 0 ? json_object_new_int(hp) :
+		    NULL);
+	}
+	if (c->cpu_pct || c->memory || c->host_mem_pct) {
 		json_object_object_add(o, "cpu_pct", rl->have_load ?
 		    json_object_new_int((int)rl->cpu_pct) : NULL);
 		json_object_object_add(o, "memory_bytes", rl->have_load ?
@@ -1219,5 +1310,6 @@ relieve_stats(const struct svc *s, struct relieve_stats *st)
 	st->have_load = rl->have_load;
 	st->cpu_pct = rl->cpu_pct;
 	st->memory = rl->mem;
+	st->host_mem_pct = s->conf->relieve.host_mem_pct ? host_mem_pct(s) : -1;
 	return 0;
 }

@@ -175,10 +175,15 @@ print_status(struct json_object *root)
 			    str(r, "strategy"), str(r, "running")[0] ? "RUNNING " : "",
 			    str(r, "running"), str(r, "running")[0] ? "" : str(r, "last")[0] ?
 			    str(r, "last") : "not run");
+			struct json_object *host = json_object_object_get(r, "host_memory_pct");
 			if (cpu)
-				printf("; load cpu %d%% memory %.0f MiB%s", json_object_get_int(cpu),
-				    num(r, "memory_bytes") / 1048576.0, num(r, "over_ms") > 0 ?
-				    " (over the threshold)" : "");
+				printf("; load cpu %d%% memory %.0f MiB", json_object_get_int(cpu),
+				    num(r, "memory_bytes") / 1048576.0);
+			if (host)
+				printf("%s host memory %d%%", cpu ? "," : "; load",
+				    json_object_get_int(host));
+			if (cpu || host)
+				printf("%s", num(r, "over_ms") > 0 ? " (over the threshold)" : "");
 			printf("\n");
 		}
 		if (str(s, "alert")[0])

@@ -11,7 +11,8 @@
 #  - a migration that fails after the container was frozen and the
 #    prepared copy refreshed is undone: the container thawed and serving,
 #    the prepared copy kept, stopped;
-#  - the container is loaded (a busy loop): the load watch migrates it to
+#  - the container is loaded (a busy loop; the LXD server's memory over a
+#    threshold of 1%): the load watch migrates it to
 #    the second server, with ssh into the copy (set-file with its new
 #    address, the prepared copy started, the container's files synced into
 #    it live, then frozen for a final pass, probed, one map element): the
@@ -33,12 +34,12 @@ TB_VM_DEFINE_ONLY=1 tb_vm $VM2 198.18.8.40
 tb_web
 wait_for 60 "ssh on the VM" vm true
 
-relieve_conf() {	# relieve_conf SET-FILE-PATH [SSH-INTO-THE-COPY]
+relieve_conf() {	# relieve_conf SET-FILE-PATH [SSH-INTO-THE-COPY [MORE-LINES]]
 	tb_conf "$(cat "$WORK/lxd2.conf")" \
 	"$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'failover automatic' \
 	"$(tb_sync_block)" \
-	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80 %s\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
-	"$CT2" "${2:-}" "$1" "$VM2")")"
+	"$(printf 'relieve {\n\t\tmigrate-to b %s 198.18.8.30:80 %s\n\t\tset-file %s "198.18.8.30/24 198.18.8.1"\n\t\tpromote-to hv %s 198.18.8.40:80 root@198.18.8.40\n\t\tcpu 50%%\n\t\t%s\n\t\tfor 4s\n\t\ttimeout 3m\n\t}' \
+	"$CT2" "${2:-}" "$1" "$VM2" "${3:-}")")"
 }
 relieve_conf /no/such/dir/vcr-net
 tb_start_vcrd
@@ -97,7 +98,8 @@ expect_eq "$(svc_field active)" standby "still on the standby"
 # 5. The load watch migrates the loaded container, synced live into the
 # started copy over ssh. Since the prepared copy was refreshed (4), the
 # container loses a file and gets a header in nginx's configuration.
-relieve_conf /etc/vcr-net root@198.18.8.30
+# The LXD server's memory is watched too (a threshold it is over at once).
+relieve_conf /etc/vcr-net root@198.18.8.30 'host-memory 1%'
 vcrctl reload >/dev/null || fail "reload"
 ct rm /etc/motd
 ct sh -c 'echo "add_header X-Vcr-Moved yes;" > /etc/nginx/conf.d/vcr-moved.conf'
@@ -111,8 +113,8 @@ in_copy() { [ -e "$TB_LXD2_DIR/storage-pools/default/containers/$CT2/rootfs/srv/
 wait_for 240 "/srv/churn/f1 copied by the live pass" in_copy
 ct rm /srv/churn/f1 || fail "the container was frozen before the test deleted /srv/churn/f1"
 wait_event 'relieve +web +done: local/' 240
-expect_match "$(vcrctl events)" 'relieve +web +load: cpu [0-9]+% memory [0-9]+ MiB for [0-9]+ ms: moving' \
-	"started by the load watch"
+expect_match "$(vcrctl events)" 'relieve +web +load: cpu [0-9]+% memory [0-9]+ MiB host memory [1-9][0-9]?% \(limit 1%\) for [0-9]+ ms: moving' \
+	"started by the load watch, with the server's memory"
 vcrctl events | grep -E ' web ' | grep -E 'relieve|alert|cutover' | tail -12 >&2
 ev=$(vcrctl events)
 expect_match "$ev" "relieve +web +a prepared copy is there: starting it and syncing local/$CT into it over ssh root@198.18.8.30" \
@@ -137,6 +139,8 @@ lxc info $CT >/dev/null 2>&1 && fail "the old instance should be deleted"
 lxc2 info $CT2 | grep -q 'Status: RUNNING' || fail "the moved container should run"
 expect_match "$(vcrctl status)" 'container b/'"$CT2" "status names the new place"
 lxc2 exec $CT2 -- pkill -f 'while :' || true
+relieve_conf /etc/vcr-net root@198.18.8.30
+vcrctl reload >/dev/null || fail "reload"
 
 # 6. Promotion to the spare VM.
 lxc2 exec $CT2 -- sh -c 'echo "written after the move" > /var/www/html/w2.txt'

@@ -227,7 +227,7 @@ test_relieve_ssh(void **state)
 	    "198.18.2.4:81 # no ssh\n }\n}\n"
 	    "service c {\n frontend 198.18.0.1:82\n primary 198.18.1.2:82\n standby "
 	    "198.18.2.2:82\n standby-container l sc warm\n relieve { migrate-to m sc2 "
-	    "198.18.2.5:82; cpu 80% }\n}\n";
+	    "198.18.2.5:82; cpu 80%; host-memory 90% }\n}\n";
 	char err[512] = "";
 	struct vcr_conf *c = parse(text, err, sizeof(err));
 
@@ -238,6 +238,8 @@ test_relieve_ssh(void **state)
 	assert_string_equal(conf_find(c, "b")->relieve.to_ssh, "");
 	assert_string_equal(conf_find(c, "c")->relieve.to_ssh, "");
 	assert_int_equal(conf_find(c, "c")->relieve.cpu_pct, 80);
+	assert_int_equal(conf_find(c, "c")->relieve.host_mem_pct, 90);
+	assert_int_equal(conf_find(c, "a")->relieve.host_mem_pct, 0);
 	conf_free(c);
 }
 
@@ -398,6 +400,12 @@ static const struct {
 	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  cpu 80\n }\n}\n",
 	  "test.conf:11: service 'web': field 'relieve cpu': bad value '80': expected a "
 	  "percentage of one CPU, such as 80% (200% is two CPUs)" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  host-memory 101%\n }\n}\n",
+	  "test.conf:11: service 'web': field 'relieve host-memory': bad value '101%': expected a "
+	  "percentage of the LXD server's memory, 1% to 100%, such as 90%" },
+	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  host-memory 90\n }\n}\n",
+	  "test.conf:11: service 'web': field 'relieve host-memory': bad value '90': expected a "
+	  "percentage of the LXD server's memory, 1% to 100%, such as 90%" },
 	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  migrate-to m sb2 198.18.2.3:80\n  strategy vm\n }\n}\n",
 	  "test.conf:11: service 'web': relieve: strategy vm needs 'promote-to'" },
 	{ "lxd l unix:/s\nlxd m https://198.18.9.9:8443 { client-cert /c; client-key /k }\nlibvirt hv qemu:///system\n" "service web {\n frontend 198.18.0.1:80\n primary 198.18.1.2:80\n standby 198.18.2.2:80\n" " standby-container l sb warm\n relieve {\n  promote-to hv web2 198.18.1.3:80 root@198.18.1.3\n }\n}\n",
