@@ -305,7 +305,7 @@ run_job(struct virt *v, struct job *j)
 			snprintf(j->text, sizeof(j->text), "already running");
 		} else
 			last_error(j->text, sizeof(j->text));
-	} else {
+	} else if (j->kind == JOB_STATE) {
 		static const char *const names[] = { "no state", "running", "blocked",
 		    "paused", "shutting down", "shut off", "crashed", "pmsuspended" };
 		if (virDomainGetState(dom, &state, &reason, 0) == 0) {

@@ -83,5 +83,5 @@ echo; echo "== after: vcrctl status"; vcrctl status
 echo; echo "== after: nft list table inet vcrecovery"; nft_table | sed -n '/map services/,/^	}/p'
 echo
 echo "== RESULT (client: one new connection every 5 ms; checks every $INTERVAL, fall $FALL;"
-echo "   fencing on: the switch waits until libvirt has the VM off)"
+echo "   fencing on: the switch waits until libvirt has the VM paused or off)"
 printf '   %s\n' "${RESULT[@]}"
