@@ -309,7 +309,7 @@ done_cb(CURL *easy, CURLcode rc, void *arg)
 				snprintf(res.status, sizeof(res.status), "Running");
 			} else if (strcmp(s, "Running") == 0)
 				snprintf(res.error, sizeof(res.error),
-				    "start still running after %u s", r->timeout_s);
+				    "LXD's operation still running after %u s", r->timeout_s);
 			else
 				snprintf(res.error, sizeof(res.error), "%s%s%s", s,
 				    e[0] ? ": " : "", e);
