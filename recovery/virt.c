@@ -278,12 +278,8 @@ run_job(struct virt *v, struct job *j)
 		if (virDomainSuspend(dom) == 0) {
 			j->ok = 1;
 			snprintf(j->text, sizeof(j->text), "paused");
-		} else if (virDomainGetState(dom, &state, &reason, 0) == 0 &&
-		    state == VIR_DOMAIN_SHUTOFF) {
-			j->ok = 1;
-			snprintf(j->text, sizeof(j->text), "already shut off");
 		} else
-			j->kind = JOB_DESTROY;	/* it cannot be paused: powered off */
+			j->kind = JOB_DESTROY;	/* shut off or crashed: the destroy says which */
 	}
 	if (j->kind == JOB_DESTROY) {
 		if (virDomainDestroy(dom) == 0) {
