@@ -192,6 +192,8 @@ void	rec_fence(struct svc *s);
 void	rec_start_standby(struct svc *s);
 /* Adds recovery facts to a cut-over event ("fence_ms=..."). */
 void	rec_cutover_text(struct svc *s, char *buf, size_t len);
+/* After a switch: a sync from the primary stops once the standby serves. */
+void	rec_switched(struct svc *s, enum side to);
 void	rec_policy(const struct svc *s, struct dec_policy *pol);
 /* vcrctl sync NAME: -1 with the reason when it cannot run now. */
 int	rec_sync_now(struct svc *s, char *err, size_t errlen);

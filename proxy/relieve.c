@@ -257,9 +257,11 @@ undo_lxd_done(void *arg, const struct lxd_result *r)
 	struct relieve *rl = arg;
 
 	rl->req = NULL;
-	if (!r->ok && !(rl->step == U_STOP && strstr(r->error, "already stopped")))
+	/* LXD's answers for nothing to undo: "already stopped", "already running" (not frozen). */
+	if (!r->ok && !(rl->step == U_STOP && strstr(r->error, "already stopped")) &&
+	    !(rl->step == U_THAW && strstr(r->error, "already running")))
 		events_add(name(rl), "alert", "relieve: %s: %s", step_names[rl->step], r->error);
-	if (rl->step == U_THAW && r->ok) {
+	if (rl->step == U_THAW && (r->ok || strstr(r->error, "already running"))) {
 		rl->frozen = 0;
 		if (rl->s->side[SIDE_STANDBY].chk)
 			chk_now(rl->s->side[SIDE_STANDBY].chk);
@@ -733,7 +735,7 @@ v_lxd_done(void *arg, const struct lxd_result *r)
 	rl->req = NULL;
 	if (rl->step == V_FREEZE) {
 		if (!r->ok) {
-			rl->frozen = 0;
+			/* Still frozen for the undo: LXD's freeze may be under way still. */
 			fail(rl, "freezing %s/%s: %s", lxd_name(rl->src), rl->src_name, r->error);
 			return;
 		}

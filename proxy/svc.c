@@ -309,6 +309,7 @@ apply_cutover(struct vcrd *d, struct svc *s, enum side from, enum side to,
 	s->resp_seen = 0;
 	s->gen++;
 	hold_ended(s, "the switch", 1);
+	rec_switched(s, to);
 	if (s->relay)
 		relay_retry(s->relay, s->gen, from == SIDE_STANDBY && rec_standby_frozen(s));
 	vcrd_save_state(d);

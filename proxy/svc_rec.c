@@ -166,6 +166,8 @@ fence_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	svc_evaluate(s, CMD_FENCE_FAILED);
 }
 
+static void sync_halt(struct svc *s, const char *why);
+
 void
 rec_fence(struct svc *s)
 {
@@ -175,6 +177,7 @@ rec_fence(struct svc *s)
 	if (s->rec.t0_us == 0)
 		s->rec.t0_us = now_us();
 	s->rec.fenced = 0;
+	sync_halt(s, "the primary is being fenced");
 	virt_status(s->rec.virt, st, sizeof(st));
 	events_add(s->conf->name, "recovery", "step=fence domain=%s libvirt=%s (%s)",
 	    s->conf->rec.vm, s->conf->rec.vm_conn, st);
@@ -230,6 +233,8 @@ rec_start_standby(struct svc *s)
 	if (s->rec.started)
 		return;		/* asked while fencing: its answer is on the way or in */
 	s->rec.started = 1;
+	if (s->dec.state == ST_STARTING)
+		sync_halt(s, "the cold standby is starting");
 	events_add(s->conf->name, "recovery", "step=start container=%s/%s timeout_ms=%u%s",
 	    s->conf->rec.lxd, s->conf->rec.container, s->conf->rec.start_timeout_ms,
 	    s->dec.state == ST_FENCING ? " (while the primary is being fenced)" : "");
@@ -423,6 +428,32 @@ final_sync_try(struct svc *s)
 	svc_evaluate(s, CMD_FAILOVER);
 }
 
+/*
+ * The service leaves its primary: a sync from it still running would copy
+ * the primary's files over what the container is about to serve (and, from
+ * a fenced VM, wait on ssh until it gives up). It is stopped, a planned
+ * failover's final sync too (the switch it waited for is being made).
+ */
+static void
+sync_halt(struct svc *s, const char *why)
+{
+	if (s->rec.sync == NULL || !sync_running(s->rec.sync))
+		return;
+	sync_stop(s->rec.sync);
+	s->rec.final_sync = FINAL_NONE;
+	events_add(s->conf->name, "sync", "stopped: %s, and the sync from the primary would "
+	    "overwrite what the container serves", why);
+	if (s->conf->sync.interval_ms)
+		sync_arm(s, s->conf->sync.interval_ms);
+}
+
+void
+rec_switched(struct svc *s, enum side to)
+{
+	if (to == SIDE_STANDBY)
+		sync_halt(s, "the service moved to its standby");
+}
+
 static void
 final_sync_done(struct svc *s, int ok, const char *error)
 {
@@ -572,7 +603,12 @@ fb_abort(struct svc *s, const char *fmt, ...)
 {
 	char why[600];
 	va_list ap;
-	int frozen = s->rec.fb == FB_PASS2;
+	/*
+	 * A freeze that failed may still be under way in LXD (its wait timed
+	 * out): unfrozen all the same, so that it cannot freeze the serving
+	 * container later.
+	 */
+	int frozen = s->rec.fb == FB_PASS2 || s->rec.fb == FB_FREEZE;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -632,7 +668,10 @@ fb_lxd_done(void *arg, const struct lxd_result *r)
 			fb_abort(s, "final pass: %s", err);
 		return;
 	case FB_THAW:
-		if (!r->ok)
+		if (!r->ok && strstr(r->error, "already running"))	/* LXD: not frozen */
+			events_add(s->conf->name, "failback", "%s/%s was not frozen: the service "
+			    "goes on from its standby", s->conf->rec.lxd, s->conf->rec.container);
+		else if (!r->ok)
 			events_add(s->conf->name, "alert", "failback: cannot unfreeze %s/%s: %s",
 			    s->conf->rec.lxd, s->conf->rec.container, r->error);
 		else

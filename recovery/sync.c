@@ -214,6 +214,16 @@ lap(struct sync *y)
 static void start_changed(struct sync *y);
 static void start_rsync(struct sync *y);
 
+/*
+ * Every ssh to the primary: no prompt, its key learnt on first use, and a
+ * primary that stops answering (fenced, cut off) ends the command in 15 s
+ * instead of at the sync's timeout.
+ */
+static const char *const ssh_opts[] = {
+	"BatchMode=yes", "StrictHostKeyChecking=accept-new", "ConnectTimeout=5",
+	"ServerAliveInterval=5", "ServerAliveCountMax=3",
+};
+
 /* ---- 4. restarts ---- */
 
 static void restart_next(struct sync *y);
@@ -542,11 +552,14 @@ start_rsync(struct sync *y)
 	snprintf(rules, sizeof(rules), "%s/rules", y->workdir);
 	snprintf(key, sizeof(key), "%s/id", y->workdir);
 	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
-	snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o BatchMode=yes -o "
-	    "StrictHostKeyChecking=accept-new -o UserKnownHostsFile=%s -o ConnectTimeout=5 "
-	    "-o ServerAliveInterval=5 -o ServerAliveCountMax=3%s%s%s", key, kh,
+	n = snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o UserKnownHostsFile=%s", key,
+	    kh);
+	for (unsigned i = 0; i < sizeof(ssh_opts) / sizeof(ssh_opts[0]); i++)
+		n += snprintf(rsh + n, sizeof(rsh) - (size_t)n, " -o %s", ssh_opts[i]);
+	snprintf(rsh + n, sizeof(rsh) - (size_t)n, "%s%s%s",
 	    y->back ? " -o ControlMaster=auto -o " MUX_PERSIST " -o ControlPath=" : "",
 	    y->back ? y->workdir : "", y->back ? "/cm-%r@%h:%p" : "");
+	n = 0;
 	if (!y->by_list)
 		y->rsync_wall_ms = wall_ms();
 	snprintf(src, sizeof(src), "%s:/", y->conf.source);
@@ -662,13 +675,11 @@ ssh_argv(struct sync *y, const char **argv, char *key, size_t keylen, char *khop
 	argv[n++] = "-i";
 	argv[n++] = key;
 	argv[n++] = "-o";
-	argv[n++] = "BatchMode=yes";
-	argv[n++] = "-o";
-	argv[n++] = "StrictHostKeyChecking=accept-new";
-	argv[n++] = "-o";
 	argv[n++] = khopt;
-	argv[n++] = "-o";
-	argv[n++] = "ConnectTimeout=5";
+	for (unsigned i = 0; i < sizeof(ssh_opts) / sizeof(ssh_opts[0]); i++) {
+		argv[n++] = "-o";
+		argv[n++] = ssh_opts[i];
+	}
 	argv[n++] = y->conf.source;
 	return n;
 }

@@ -35,7 +35,7 @@ main(int argc, char *argv[])
 {
 	const char *pats[128];
 	size_t npats = 0, len = 0, cap = 0, rlen;
-	int c, filelevel = 0, check = 0, nul = 0;
+	int c, filelevel = 0, check = 0, nul = 0, rc = 0;
 	char *snap = NULL, *rules, err[512];
 	struct excl *x;
 	struct excl_stats st;
@@ -59,8 +59,15 @@ main(int argc, char *argv[])
 		}
 	}
 	for (;;) {
-		if (len + 65536 > cap && (snap = realloc(snap, cap = cap ? cap * 2 : 1 << 20)) == NULL)
-			return 1;
+		if (len + 65536 > cap) {
+			char *more = realloc(snap, cap = cap ? cap * 2 : 1 << 20);
+			if (more == NULL) {
+				fprintf(stderr, "vcr-exclude: out of memory reading the snapshot\n");
+				free(snap);
+				return 1;
+			}
+			snap = more;
+		}
 		if ((n = read(0, snap + len, cap - len)) <= 0)
 			break;
 		len += (size_t)n;
@@ -69,11 +76,15 @@ main(int argc, char *argv[])
 	if ((x = excl_parse(snap, len, err, sizeof(err))) == NULL ||
 	    excl_configure(x, pats, npats, err, sizeof(err)) == -1) {
 		fprintf(stderr, "vcr-exclude: %s\n", err);
+		excl_free(x);
+		free(snap);
 		return 1;
 	}
 	excl_compute(x);
 	if ((rules = excl_rules(x, !filelevel, &rlen)) == NULL) {
 		fprintf(stderr, "vcr-exclude: out of memory\n");
+		excl_free(x);
+		free(snap);
 		return 1;
 	}
 	excl_stats(x, &st);
@@ -84,15 +95,16 @@ main(int argc, char *argv[])
 		unsigned bad = excl_check(x, rules, rlen, err, sizeof(err));
 		fprintf(stderr, "check: %u of %u entries decided wrongly%s%s\n", bad, st.nodes,
 		    bad ? "; first: " : "", err);
-		if (bad)
-			return 1;
+		rc = bad != 0;
 	}
-	for (size_t i = 0; i < rlen; i++)
-		if (rules[i] == '\0' && !nul)
-			rules[i] = '\n';
-	fwrite(rules, 1, rlen, stdout);
+	if (rc == 0) {
+		for (size_t i = 0; i < rlen; i++)
+			if (rules[i] == '\0' && !nul)
+				rules[i] = '\n';
+		fwrite(rules, 1, rlen, stdout);
+	}
 	free(rules);
 	excl_free(x);
 	free(snap);
-	return 0;
+	return rc;
 }

@@ -28,11 +28,7 @@ tb_vm_back
 # It writes under /var/tmp, where changes on both sides are not conflicts:
 # it goes on after the restart, and its file, partly pushed to the VM by the
 # interrupted failback, would otherwise make the second one refuse (README).
-lxc exec $CT -- sh -c 'while :; do dd if=/dev/urandom of=/var/tmp/big bs=1M count=30 2>/dev/null; done' \
-	>/dev/null 2>&1 &
-out=$(vcrctl failback web) || fail "failback refused: $out"
-frozen() { [ "$(ct_status)" = FROZEN ]; }
-wait_for 180 "the container frozen by the failback" frozen
+tb_failback_frozen 30
 expect_match "$(vcrctl status)" 'HELD +new connections wait \(accepted by vcrd' "vcrctl status says new connections are held"
 expect_match "$(metrics)" 'vcr_service_held\{service="web"\} 1' "the held metric"
 stop_vcrd KILL

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Fencing on real parts.
-# 1. The VM hangs (virsh suspend): the probes fail, vcrd fences it (pauses
-#    it: virDomainSuspend, a no-op here), switches to the container, and
-#    powers the VM off (virDomainDestroy) meanwhile.
+# 1. The VM hangs (virsh suspend) during a sync from it: the probes fail,
+#    vcrd stops the sync (whose ssh would wait on the hung VM, and whose
+#    rsync would write into the container that now serves), fences the VM
+#    (pauses it: virDomainSuspend, a no-op here), switches to the
+#    container, and powers the VM off (virDomainDestroy) meanwhile.
 # 2. libvirtd dies (vcrd says so in status and reconnects with backoff),
 #    then the VM's network splits from vcrd (its tap goes down) while the
 #    VM still runs: fencing cannot be done, and policy refuse keeps the
@@ -13,17 +15,26 @@
 . "$(dirname "$0")/../testbed/lib.sh"
 tb_scene
 tb_web
-tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'fencing refuse')"
+wait_for 60 "ssh on the VM" vm true
+tb_conf "$(tb_service web 80 $VM 198.18.8.10 $CT 198.18.8.20 warm 'fencing refuse' \
+	"$(tb_sync_block)")"
 tb_start_vcrd
 wait_for 30 "both sides up" first_checks_done
 wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 30
 
-# 1. A hung VM.
+# 1. A hung VM, during a first sync (tens of seconds into a TCG VM).
+vcrctl sync web >/dev/null || fail "sync refused"
+sync_running() { vcrctl_json status | "$PY" -c 'import json,sys; sys.exit(not json.load(sys.stdin)["services"][0]["sync"]["running"])'; }
+sync_running || fail "inconclusive: the sync ended before the VM hung"
 $VIRSH suspend $VM >/dev/null
 wait_for 20 "the cut-over" active_is standby
 wait_event "step=power-off domain=$VM result=ok \(destroyed\)" 20
 expect_eq "$($VIRSH domstate $VM)" "shut off" "the hung VM after fencing"
 ev=$(vcrctl events)
+expect_match "$ev" "sync +web +stopped: the primary is being fenced" "the sync stopped by the fencing"
+expect_nomatch "$ev" "sync +web +ok: " "a sync that ended"
+sync_running && fail "the sync still runs after the fencing"
+pgrep -f "/run/vcrecovery/sync/web/" >&2 && fail "a process of the stopped sync is left"
 expect_match "$ev" "libvirt +web +domain $VM suspended" "suspend seen"
 expect_match "$ev" "step=fence domain=$VM result=ok \(paused\) took_ms=[0-9]+; powering it off" "fenced"
 expect_match "$ev" 'cutover +web +from=primary to=standby .*fenced=yes' "cut-over"
@@ -32,7 +43,7 @@ expect_match "$ev" 'cutover +web +from=primary to=standby .*fenced=yes' "cut-ove
 $VIRSH start $VM >/dev/null
 tb_wait_http 198.18.8.10 120 || fail "VM did not come back"
 wait_for 10 "the primary up" status_has 'primary +198.18.8.10:80 +up'
-vcrctl failback web >/dev/null || fail "failback refused"
+vcrctl failback --no-sync web >/dev/null || fail "failback refused"	# no sync ever ended
 
 # 2. libvirt unreachable, then a network split.
 tap=$(tb_tap $VM)
