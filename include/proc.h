@@ -27,7 +27,12 @@ typedef void (*proc_cb)(void *arg, const struct proc_result *r);
 /* argv is copied; in (may be NULL) is written to the child's stdin. */
 struct proc	*proc_run(struct event_base *base, const char *const argv[], const char *in,
 		    size_t in_len, size_t max_out, unsigned timeout_ms, proc_cb cb, void *arg);
-/* Kills the child (its process group) and drops the callback. */
+/*
+ * Kills the child (its process group: SIGTERM, SIGKILL after 200 ms) and
+ * drops the callback; waits, for vcrd's end and the like.
+ */
 void		 proc_kill(struct proc *p);
+/* Stops the child without waiting (SIGTERM, SIGKILL 2 s later); cb is called once it is gone. */
+void		 proc_term(struct proc *p, proc_cb cb, void *arg);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * proc.c: child processes for the sync (ssh, rsync) without blocking the
  * loop. Pipes are non-blocking and watched by libevent; the child runs in
- * its own process group so a timeout kills rsync and the ssh it started.
+ * its own process group so a timeout kills rsync and the ssh it started:
+ * SIGTERM first (rsync deletes the temporary file it was writing, which
+ * SIGKILL would leave beside the file), SIGKILL TERM_GRACE_MS later.
  * Once both output pipes are closed, the child is reaped (a short timer
  * retries waitpid until it has exited).
  */
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -20,6 +23,8 @@
 #include "proc.h"
 
 #define ERR_KEEP	4096
+#define TERM_GRACE_MS	2000	/* SIGTERM to SIGKILL on the loop */
+#define KILL_GRACE_MS	200	/* the same in proc_kill, which waits */
 
 struct proc {
 	struct event_base *base;
@@ -34,6 +39,7 @@ struct proc {
 	char		 err[ERR_KEEP + 1];
 	size_t		 err_len;
 	int		 timed_out;
+	int		 terminating;	/* SIGTERM sent: the timer sends SIGKILL */
 	uint64_t	 t0_ms;
 	proc_cb		 cb;
 	void		*arg;
@@ -175,12 +181,35 @@ err_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+terminate(struct proc *p)
+{
+	struct timeval tv = { TERM_GRACE_MS / 1000, (TERM_GRACE_MS % 1000) * 1000 };
+
+	p->terminating = 1;
+	kill(-p->pid, SIGTERM);
+	evtimer_add(p->timer, &tv);
+}
+
+static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
 
+	if (p->terminating) {
+		kill(-p->pid, SIGKILL);
+		return;
+	}
 	p->timed_out = 1;
-	kill(-p->pid, SIGKILL);
+	terminate(p);
+}
+
+void
+proc_term(struct proc *p, proc_cb cb, void *arg)
+{
+	p->cb = cb;
+	p->arg = arg;
+	evtimer_del(p->timer);
+	terminate(p);
 }
 
 struct proc *
@@ -257,9 +286,14 @@ fail:
 void
 proc_kill(struct proc *p)
 {
+	struct timespec ts = { 0, 10 * 1000000 };
+
 	if (p == NULL)
 		return;
-	kill(-p->pid, SIGKILL);
+	kill(-p->pid, SIGTERM);
+	for (int i = 0; i < KILL_GRACE_MS / 10 && waitpid(p->pid, NULL, WNOHANG) == 0; i++)
+		nanosleep(&ts, NULL);
+	kill(-p->pid, SIGKILL);		/* what is left of the group */
 	waitpid(p->pid, NULL, 0);
 	proc_free(p);
 }

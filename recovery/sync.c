@@ -96,7 +96,9 @@ struct sync {
 	int		 running_ct;	/* the container runs now */
 	long		 hostid, nsid, range;	/* idmap; range 0: not shifted */
 	char		 units[MAX_UNITS][96];
+	struct proc	*stopping;	/* sync_stop's child, until it is gone */
 	unsigned	 nunits, unit_i;
+	unsigned	 units_over;	/* changed units beyond MAX_UNITS */
 	int		 restart_ct;
 	uint64_t	 rsync_wall_ms;	/* this run's rsync began */
 	uint64_t	 pass_wall_ms;	/* back: the last good run's rsync began (0: none) */
@@ -150,10 +152,30 @@ reset(struct sync *y)
 	y->step = S_IDLE;
 }
 
+static void
+stopped_done(void *arg, const struct proc_result *r)
+{
+	struct sync *y = arg;
+
+	y->stopping = NULL;
+}
+
+/*
+ * Stopped without waiting: its child (rsync, ssh) gets SIGTERM, so that
+ * rsync deletes its temporary file, and is reaped on the loop.
+ */
 void
 sync_stop(struct sync *y)
 {
+	struct proc *p = y->proc;
+
+	y->proc = NULL;
 	reset(y);
+	if (p == NULL)
+		return;
+	proc_kill(y->stopping);		/* one left from an earlier stop */
+	y->stopping = p;
+	proc_term(p, stopped_done, y);
 }
 
 void
@@ -162,6 +184,7 @@ sync_free(struct sync *y)
 	if (y == NULL)
 		return;
 	reset(y);
+	proc_kill(y->stopping);
 	free(y);
 }
 
@@ -242,6 +265,11 @@ restart_done(void *arg, const struct lxd_result *r)
 	} else
 		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, "%s%s", l ? " " : "",
 		    y->restart_ct ? "container" : y->units[y->unit_i - 1]);
+	if (y->restart_ct && y->units_over) {
+		l = strlen(y->st.restarted);
+		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, " (%u units "
+		    "changed)", y->nunits + y->units_over);
+	}
 	if (y->restart_ct) {
 		done(y, 1, "%s", "");
 		return;
@@ -272,6 +300,8 @@ add_unit(const char *unit, void *arg)
 			return;
 	if (y->nunits < MAX_UNITS)
 		snprintf(y->units[y->nunits++], sizeof(y->units[0]), "%s", unit);
+	else
+		y->units_over++;
 }
 
 /* Packages whose change needs the whole container restarted. */
@@ -337,6 +367,9 @@ restart_place(struct sync *y)
 			l += (size_t)snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l,
 			    "%s%s", i ? " " : "", y->units[i]);
 	}
+	if (y->units_over && l < sizeof(y->st.restarted))
+		snprintf(y->st.restarted + l, sizeof(y->st.restarted) - l, " (%u more changed, "
+		    "not restarted)", y->units_over);
 	argv[n] = NULL;
 	y->step = S_RESTART;
 	if ((y->proc = proc_run(y->base, argv, NULL, 0, 65536, 60000, restart_place_done,
@@ -409,7 +442,7 @@ rsync_done(void *arg, const struct proc_result *r)
 		y->st.files_changed = y->st.deleted = y->st.other_changes = 0;
 		y->st.deleted_paths[0] = '\0';
 		y->st.bytes = 0;
-		y->nunits = y->unit_i = 0;
+		y->nunits = y->unit_i = y->units_over = 0;
 		y->restart_ct = 0;
 		y->st.restarted[0] = '\0';
 	}
@@ -466,6 +499,9 @@ rsync_done(void *arg, const struct proc_result *r)
 		if (pkg[0] && needs_reboot(pkg))
 			y->restart_ct = 1;
 	}
+	/* More changed units than one run restarts: the whole container instead. */
+	if (y->units_over && !y->place)
+		y->restart_ct = 1;
 	if (y->by_list && y->place_delete && y->ndirs > 0 && y->step != S_PRUNE) {
 		y->step = S_PRUNE;
 		start_rsync(y);

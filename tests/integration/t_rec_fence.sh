@@ -1,9 +1,10 @@
 #!/bin/bash
 # Fencing on real parts.
-# 1. The VM hangs (virsh suspend) during a sync from it: the probes fail,
-#    vcrd stops the sync (whose ssh would wait on the hung VM, and whose
-#    rsync would write into the container that now serves), fences the VM
-#    (pauses it: virDomainSuspend, a no-op here), switches to the
+# 1. The VM hangs (virsh suspend) while a sync copies a new 100 MB file
+#    from it: the probes fail, vcrd stops the sync (whose ssh would wait on
+#    the hung VM, and whose rsync would write into the container that now
+#    serves; rsync gets SIGTERM and deletes its temporary file), fences the
+#    VM (pauses it: virDomainSuspend, a no-op here), switches to the
 #    container, and powers the VM off (virDomainDestroy) meanwhile.
 # 2. libvirtd dies (vcrd says so in status and reconnects with backoff),
 #    then the VM's network splits from vcrd (its tap goes down) while the
@@ -22,9 +23,14 @@ tb_start_vcrd
 wait_for 30 "both sides up" first_checks_done
 wait_status "vm +hv/$VM: running \(fencing refuse; libvirt connected\)" 30
 
-# 1. A hung VM, during a first sync (tens of seconds into a TCG VM).
+# 1. A hung VM, during a sync's rsync of a new 100 MB file (seconds out of
+# a TCG VM through ssh).
+root=/var/lib/lxd/storage-pools/default/containers/$CT/rootfs
+vm 'head -c 100M /dev/urandom > /srv/big' || fail "writing /srv/big on the VM"
 vcrctl sync web >/dev/null || fail "sync refused"
 sync_running() { vcrctl_json status | "$PY" -c 'import json,sys; sys.exit(not json.load(sys.stdin)["services"][0]["sync"]["running"])'; }
+big_tmp() { compgen -G "$root/srv/.big.??????" >/dev/null; }
+wait_for 180 "rsync writing /srv/big into the container" big_tmp
 sync_running || fail "inconclusive: the sync ended before the VM hung"
 $VIRSH suspend $VM >/dev/null
 wait_for 20 "the cut-over" active_is standby
@@ -34,7 +40,11 @@ ev=$(vcrctl events)
 expect_match "$ev" "sync +web +stopped: the primary is being fenced" "the sync stopped by the fencing"
 expect_nomatch "$ev" "sync +web +ok: " "a sync that ended"
 sync_running && fail "the sync still runs after the fencing"
-pgrep -f "/run/vcrecovery/sync/web/" >&2 && fail "a process of the stopped sync is left"
+no_big_tmp() { ! big_tmp; }
+wait_for 5 "rsync's temporary file deleted after the stop (SIGTERM)" no_big_tmp
+[ -e "$root/srv/big" ] && fail "/srv/big complete in the container, though its copy was stopped"
+gone() { ! pgrep -f "/run/vcrecovery/sync/web/" >/dev/null; }
+wait_for 5 "the stopped sync's processes gone" gone
 expect_match "$ev" "libvirt +web +domain $VM suspended" "suspend seen"
 expect_match "$ev" "step=fence domain=$VM result=ok \(paused\) took_ms=[0-9]+; powering it off" "fenced"
 expect_match "$ev" 'cutover +web +from=primary to=standby .*fenced=yes' "cut-over"
