@@ -257,11 +257,10 @@ undo_lxd_done(void *arg, const struct lxd_result *r)
 	struct relieve *rl = arg;
 
 	rl->req = NULL;
-	/* LXD's answers for nothing to undo: "already stopped", "already running" (not frozen). */
-	if (!r->ok && !(rl->step == U_STOP && strstr(r->error, "already stopped")) &&
-	    !(rl->step == U_THAW && strstr(r->error, "already running")))
+	/* Not frozen ("already running") counts as done in lxd.c; already stopped, here. */
+	if (!r->ok && !(rl->step == U_STOP && strstr(r->error, "already stopped")))
 		events_add(name(rl), "alert", "relieve: %s: %s", step_names[rl->step], r->error);
-	if (rl->step == U_THAW && (r->ok || strstr(r->error, "already running"))) {
+	if (rl->step == U_THAW && r->ok) {
 		rl->frozen = 0;
 		if (rl->s->side[SIDE_STANDBY].chk)
 			chk_now(rl->s->side[SIDE_STANDBY].chk);

@@ -668,10 +668,7 @@ fb_lxd_done(void *arg, const struct lxd_result *r)
 			fb_abort(s, "final pass: %s", err);
 		return;
 	case FB_THAW:
-		if (!r->ok && strstr(r->error, "already running"))	/* LXD: not frozen */
-			events_add(s->conf->name, "failback", "%s/%s was not frozen: the service "
-			    "goes on from its standby", s->conf->rec.lxd, s->conf->rec.container);
-		else if (!r->ok)
+		if (!r->ok)	/* not frozen ("already running") counts as done in lxd.c */
 			events_add(s->conf->name, "alert", "failback: cannot unfreeze %s/%s: %s",
 			    s->conf->rec.lxd, s->conf->rec.container, r->error);
 		else

@@ -192,7 +192,7 @@ tb_failback_frozen() {
 		[ "$(ct_status)" = FROZEN ] && return 0
 		[ "$try" = 1 ] || fail "LXD could not freeze the container twice in a row"
 		echo "note: LXD's freeze did not end in time; vcrd called the failback off; asking again" >&2
-		thawed() { vcrctl events | grep -qE 'failback +web +.*(unfrozen|was not frozen)|alert +web +failback: cannot unfreeze'; }
+		thawed() { vcrctl events | grep -qE 'failback +web +.*unfrozen|alert +web +failback: cannot unfreeze'; }
 		wait_for 60 "the container unfrozen after the freeze that failed" thawed
 		TB_FB_RETRIED=1
 	done
