@@ -578,24 +578,22 @@ write_rules(struct sync *y)
 static void
 start_rsync(struct sync *y)
 {
-	char rules[512], key[512], kh[512], rsh[1600], src[200], dst[540], mnt[520];
+	char rules[512], key[512], kh[600], rsh[1600], src[200], dst[540], mnt[520];
 	char ids[2][64], exfrom[600], list[600];
-	const char *argv[48];
-	int n = 0;
+	const char *argv[48], *sshv[24];
+	size_t l = 0;
+	int n = 0, ns;
 
 	if (y->step != S_PRUNE && write_rules(y) == -1)
 		return;
 	snprintf(rules, sizeof(rules), "%s/rules", y->workdir);
-	snprintf(key, sizeof(key), "%s/id", y->workdir);
-	snprintf(kh, sizeof(kh), "%s/known_hosts", y->workdir);
-	n = snprintf(rsh, sizeof(rsh), "ssh -F /dev/null -i %s -o UserKnownHostsFile=%s", key,
-	    kh);
-	for (unsigned i = 0; i < sizeof(ssh_opts) / sizeof(ssh_opts[0]); i++)
-		n += snprintf(rsh + n, sizeof(rsh) - (size_t)n, " -o %s", ssh_opts[i]);
-	snprintf(rsh + n, sizeof(rsh) - (size_t)n, "%s%s%s",
+	/* rsync's -e: the same ssh as the other steps, without the host it adds itself. */
+	ns = ssh_argv(y, sshv, key, sizeof(key), kh, sizeof(kh)) - 1;
+	for (int i = 0; i < ns; i++)
+		l += (size_t)snprintf(rsh + l, sizeof(rsh) - l, "%s%s", i ? " " : "", sshv[i]);
+	snprintf(rsh + l, sizeof(rsh) - l, "%s%s%s",
 	    y->back ? " -o ControlMaster=auto -o " MUX_PERSIST " -o ControlPath=" : "",
 	    y->back ? y->workdir : "", y->back ? "/cm-%r@%h:%p" : "");
-	n = 0;
 	if (!y->by_list)
 		y->rsync_wall_ms = wall_ms();
 	snprintf(src, sizeof(src), "%s:/", y->conf.source);
