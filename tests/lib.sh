@@ -37,6 +37,7 @@ fail() {
 		echo "--- vcrctl status" >&2
 		timeout 5 ip netns exec $NS_V "$VCRCTL_BIN" -s "$SOCK" status >&2 2>&1 || true
 	fi
+	! declare -F tb_diag >/dev/null || tb_diag
 	exit 1
 }
 

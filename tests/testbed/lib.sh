@@ -50,9 +50,51 @@ tb_image() {
 	TB_IMG=$(bash "$TB_DIR/image.sh") || return 1
 }
 
+# tb_reap: every run uses $TB_NET.0/24, so a bridge left with it by a run
+# that is gone (killed before its cleanup) takes the host's route to that
+# subnet: replies to vcrd's namespace then leave through the dead bridge,
+# and vcrd cannot reach a service on the host (an LXD listening on
+# $TB_NET.1) while everything on the bridge itself still works. The
+# leftovers of a run whose process is gone (its bridge, namespaces, VMs,
+# containers) are removed, and said so; a bridge of a run still going is
+# an error, named.
+tb_reap() {
+	local dev id d
+	for dev in $(ip -o -4 addr show to "$TB_NET.0/24" | awk '{print $2}'); do
+		id=${dev#vcrtb}
+		if [ "$dev" = "$id" ] || [ -z "$id" ] || [ -n "${id//[0-9]/}" ] || [ -d /proc/$id ]; then
+			echo "the testbed's subnet $TB_NET.0/24 is already on $dev (another run going?)" >&2
+			return 1
+		fi
+		echo "removing what run $id left (its process is gone): bridge $dev, namespaces, VMs and containers vcr$id-*" >&2
+		for d in $($VIRSH list --all --name 2>/dev/null | grep "^vcr$id-"); do
+			$VIRSH destroy "$d" >/dev/null 2>&1
+			$VIRSH undefine "$d" >/dev/null 2>&1
+		done
+		for d in $(lxc list -c n --format csv 2>/dev/null | grep "^vcr$id-"); do
+			lxc delete -f "$d" >/dev/null 2>&1
+		done
+		for d in $(ip netns list | awk '{print $1}' | grep "^vcr$id-"); do
+			ip netns del "$d"
+		done
+		(TB_LXD2_DIR=/var/lib/vcr-lxd2-$id; [ ! -d "$TB_LXD2_DIR" ] || tb_lxd2_cleanup)
+		ip link del "$dev" 2>/dev/null
+		ip link del "tb$id" 2>/dev/null
+	done
+	return 0
+}
+
+# tb_diag: for fail(), what the host has on the testbed's subnet.
+tb_diag() {
+	echo "--- host: interfaces and routes on $TB_NET.0/24" >&2
+	ip -br addr show to "$TB_NET.0/24" >&2
+	ip route show to match "$TB_NET.1" >&2
+}
+
 # The bridge in the host namespace, and vcrd's namespace joined to it.
 tb_net() {
 	chmod 0755 "$WORK"	# qemu runs as libvirt-qemu and opens files in it
+	tb_reap || fail "testbed network"
 	ip link add "$TB_BR" type bridge
 	ip addr add "$TB_NET.1/24" dev "$TB_BR"
 	ip link set "$TB_BR" up
