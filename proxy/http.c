@@ -363,26 +363,45 @@ chunked_scan(struct evbuffer *buf, struct http_chunked *ch, unsigned max_line)
 	return total;
 }
 
+/* The first Connection header's index, or nhdr: where hop_by_hop looks. */
+static unsigned
+first_connection(const struct http_head *h)
+{
+	unsigned i;
+
+	for (i = 0; i < h->nhdr; i++)
+		if (h->hdr[i].nlen == 10 && strncasecmp(h->hdr[i].name, "connection", 10) == 0)
+			break;
+	return i;
+}
+
+/*
+ * Is this header for this hop only: one of the fixed names, or a name the
+ * Connection headers (from index conn on) list?
+ */
 static int
-hop_by_hop(const struct http_head *h, const struct http_hdr *hd)
+hop_by_hop(const struct http_head *h, unsigned conn, const struct http_hdr *hd)
 {
 	static const char *const names[] = { "connection", "keep-alive", "proxy-connection",
 	    "te", "upgrade" };
+	char name[64];
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (hd->nlen == strlen(names[i]) && strncasecmp(hd->name, names[i], hd->nlen) == 0)
-			return 1;
-	/* and what the Connection header names */
-	for (unsigned i = 0; i < h->nhdr; i++) {
+	switch (hd->nlen) {	/* the lengths of those names */
+	case 2: case 7: case 10: case 16:
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (hd->nlen == strlen(names[i]) &&
+			    strncasecmp(hd->name, names[i], hd->nlen) == 0)
+				return 1;
+	}
+	if (conn == h->nhdr || hd->nlen >= sizeof(name))
+		return 0;
+	memcpy(name, hd->name, hd->nlen);
+	name[hd->nlen] = '\0';
+	for (unsigned i = conn; i < h->nhdr; i++) {
 		const struct http_hdr *c = &h->hdr[i];
-		char name[64];
 
-		if (c->nlen != 10 || strncasecmp(c->name, "connection", 10) != 0 ||
-		    hd->nlen >= sizeof(name))
-			continue;
-		memcpy(name, hd->name, hd->nlen);
-		name[hd->nlen] = '\0';
-		if (http_has_token(c->val, c->vlen, name))
+		if (c->nlen == 10 && strncasecmp(c->name, "connection", 10) == 0 &&
+		    http_has_token(c->val, c->vlen, name))
 			return 1;
 	}
 	return 0;
@@ -394,14 +413,60 @@ named(const struct http_hdr *hd, const char *name)
 	return hd->nlen == strlen(name) && strncasecmp(hd->name, name, hd->nlen) == 0;
 }
 
+/*
+ * A head is written into one buffer and added to the evbuffer in one
+ * piece: an evbuffer_add a header cost more than the rest of the relay's
+ * work on a small request (tests/bench/relay.sh). Without memory for the
+ * buffer, the pieces go to the evbuffer one by one.
+ */
+static struct {
+	char	*p;
+	size_t	 len, cap;
+} hb;
+
+static void
+hb_add(struct evbuffer *out, const void *s, size_t n)
+{
+	if (hb.len + n > hb.cap) {
+		size_t cap = hb.cap ? hb.cap : 4096;
+		char *p;
+
+		while (cap < hb.len + n)
+			cap *= 2;
+		if ((p = realloc(hb.p, cap)) == NULL) {
+			evbuffer_add(out, hb.p, hb.len);
+			hb.len = 0;
+			evbuffer_add(out, s, n);
+			return;
+		}
+		hb.p = p;
+		hb.cap = cap;
+	}
+	memcpy(hb.p + hb.len, s, n);
+	hb.len += n;
+}
+
+static void
+hb_flush(struct evbuffer *out)
+{
+	evbuffer_add(out, hb.p, hb.len);
+	hb.len = 0;
+}
+
+static void
+add_str(struct evbuffer *out, const char *s)
+{
+	hb_add(out, s, strlen(s));
+}
+
 /* A header line as it came ("Name: value"), in one piece. */
 static void
 add_header(struct evbuffer *out, const struct http_hdr *hd)
 {
 	const char *end = hd->vlen ? hd->val + hd->vlen : hd->name + hd->nlen + 1;
 
-	evbuffer_add(out, hd->name, (size_t)(end - hd->name));
-	evbuffer_add(out, "\r\n", 2);
+	hb_add(out, hd->name, (size_t)(end - hd->name));
+	hb_add(out, "\r\n", 2);
 }
 
 /* The request as it goes upstream. */
@@ -410,13 +475,17 @@ write_request_head(struct hconn *hc, const struct http_head *h, struct evbuffer 
 {
 	const struct relay_conf *rc = &hc->r->conf;
 	const struct http_hdr *xff = NULL, *fwd = NULL;
+	unsigned conn = first_connection(h);
 
-	evbuffer_add_printf(out, "%.*s %.*s HTTP/1.%d\r\n", (int)h->mlen, h->method,
-	    (int)h->tlen, h->target, h->minor);
+	/* No printf here: this runs for every request (see tests/bench/relay.sh). */
+	hb_add(out, h->method, h->mlen);
+	hb_add(out, " ", 1);
+	hb_add(out, h->target, h->tlen);
+	add_str(out, h->minor ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n");
 	for (unsigned i = 0; i < h->nhdr; i++) {
 		const struct http_hdr *hd = &h->hdr[i];
 
-		if (hop_by_hop(h, hd))
+		if (hop_by_hop(h, conn, hd))
 			continue;
 		if (rc->forwarded && named(hd, "x-forwarded-for")) {
 			xff = hd;	/* the last one wins, as in nginx */
@@ -429,20 +498,25 @@ write_request_head(struct hconn *hc, const struct http_head *h, struct evbuffer 
 		add_header(out, hd);
 	}
 	if (rc->forwarded) {
-		if (xff)
-			evbuffer_add_printf(out, "X-Forwarded-For: %.*s, %s\r\n", (int)xff->vlen,
-			    xff->val, hc->client);
-		else
-			evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", hc->client);
-		if (fwd)
-			evbuffer_add_printf(out, "Forwarded: %.*s, for=%s;proto=http\r\n",
-			    (int)fwd->vlen, fwd->val, hc->client);
-		else
-			evbuffer_add_printf(out, "Forwarded: for=%s;proto=http\r\n", hc->client);
+		add_str(out, "X-Forwarded-For: ");
+		if (xff) {
+			hb_add(out, xff->val, xff->vlen);
+			add_str(out, ", ");
+		}
+		add_str(out, hc->client);
+		add_str(out, "\r\nForwarded: ");
+		if (fwd) {
+			hb_add(out, fwd->val, fwd->vlen);
+			add_str(out, ", ");
+		}
+		add_str(out, "for=");
+		add_str(out, hc->client);
+		add_str(out, ";proto=http\r\n");
 	}
 	if (h->minor == 0)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add(out, "\r\n", 2);
+		add_str(out, "Connection: keep-alive\r\n");
+	hb_add(out, "\r\n", 2);
+	hb_flush(out);
 }
 
 static void
@@ -583,21 +657,23 @@ write_response_head(struct hconn *hc, const char *p, const struct http_head *h)
 {
 	struct evbuffer *out = tx;
 	const char *eol = memchr(p, '\r', h->len);
+	unsigned conn = first_connection(h);
 
-	evbuffer_add(out, p, (size_t)(eol - p));
-	evbuffer_add(out, "\r\n", 2);
+	hb_add(out, p, (size_t)(eol - p));
+	hb_add(out, "\r\n", 2);
 	for (unsigned i = 0; i < h->nhdr; i++) {
 		const struct http_hdr *hd = &h->hdr[i];
 
-		if (hop_by_hop(h, hd))
+		if (hop_by_hop(h, conn, hd))
 			continue;
 		add_header(out, hd);
 	}
 	if (hc->close_after)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		add_str(out, "Connection: close\r\n");
 	else if (hc->client_ka && !h->minor)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add(out, "\r\n", 2);
+		add_str(out, "Connection: keep-alive\r\n");
+	hb_add(out, "\r\n", 2);
+	hb_flush(out);
 }
 
 static void

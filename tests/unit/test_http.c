@@ -259,6 +259,46 @@ test_idempotent(void **state)
 	assert_false(http_idempotent("get", 3));	/* methods are case-sensitive */
 }
 
+/*
+ * Every byte value in a header name and in a method: accepted exactly when
+ * it is a tchar (RFC 9110: ALPHA, DIGIT, !#$%&'*+-.^_`|~).
+ */
+static void
+test_tchar(void **state)
+{
+	struct http_head h;
+	const char *why;
+	char buf[64];
+	int status;
+
+	for (int c = 0; c < 256; c++) {
+		int tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+		size_t n = (size_t)snprintf(buf, sizeof(buf),
+		    "GET / HTTP/1.1\r\nHost: a\r\nX%cY: v\r\n\r\n", c ? c : '@');
+		long got;
+
+		if (c == 0)
+			buf[sizeof("GET / HTTP/1.1\r\nHost: a\r\nX") - 1] = '\0';
+		got = http_parse_head(buf, n, 1, NULL, 0, &h, &status, &why);
+		/* (a colon ends the name "X": then "Y: v" is a good value) */
+		if (c != ':' && (got > 0) != tchar) {
+			print_error("byte 0x%02x in a header name: %s\n", c,
+			    got > 0 ? "accepted" : "refused");
+			fail();
+		}
+		n = (size_t)snprintf(buf, sizeof(buf), "G%cT / HTTP/1.1\r\nHost: a\r\n\r\n",
+		    c ? c : '@');
+		if (c == 0)
+			buf[1] = '\0';
+		got = http_parse_head(buf, n, 1, NULL, 0, &h, &status, &why);
+		if ((got > 0) != tchar) {
+			print_error("byte 0x%02x in a method: %s\n", c, got > 0 ? "accepted" : "refused");
+			fail();
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -270,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_chunked_splits),
 		cmocka_unit_test(test_chunked_bad),
 		cmocka_unit_test(test_idempotent),
+		cmocka_unit_test(test_tchar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
