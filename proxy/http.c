@@ -67,6 +67,8 @@ struct hconn {
 	int		 pending_fd;		/* upstream connect under way */
 	struct event	*connect_ev;		/* that connect, or the hold's retry timer */
 	struct event	*timer;
+	uint64_t	 deadline_ms;	/* the timeout (now_ms), 0 for none; see set_timer */
+	uint64_t	 armed_ms;	/* when the armed timer fires, 0 when not armed */
 	enum hstate	 state;
 	unsigned	 srv_gen;		/* generation the upstream connection was made in */
 	int		 srv_reused;		/* carried over from an earlier request */
@@ -131,7 +133,24 @@ set_timer(struct hconn *hc, unsigned ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
+	/*
+	 * Lazily: a timer armed to fire no later than the new deadline is
+	 * left as it is, and timer_cb re-arms it for what is left. A request
+	 * sets its timer four times or so; re-adding it to libevent's heap
+	 * each time cost more than the rest of the timer work.
+	 */
+	hc->deadline_ms = now_ms() + ms;
+	if (hc->armed_ms && hc->armed_ms <= hc->deadline_ms)
+		return;
+	hc->armed_ms = hc->deadline_ms;
 	evtimer_add(hc->timer, &tv);
+}
+
+/* No timeout: an armed timer is left to fire, and timer_cb does nothing. */
+static void
+clear_timer(struct hconn *hc)
+{
+	hc->deadline_ms = 0;
 }
 
 static void
@@ -363,14 +382,38 @@ chunked_scan(struct evbuffer *buf, struct http_chunked *ch, unsigned max_line)
 	return total;
 }
 
-/* The first Connection header's index, or nhdr: where hop_by_hop looks. */
+/* Does this Connection value name anything but keep-alive (a fixed one)? */
+static int
+names_headers(const char *v, size_t n)
+{
+	size_t i = 0, b, e;
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (b = i; i < n && v[i] != ','; i++)
+			;
+		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
+			;
+		if (e > b && !(e - b == 10 && strncasecmp(v + b, "keep-alive", 10) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Where hop_by_hop looks for the headers Connection names: the index of
+ * the first Connection header that names any but keep-alive, or nhdr when
+ * none does (the usual "Connection: keep-alive": nothing to look up).
+ */
 static unsigned
 first_connection(const struct http_head *h)
 {
 	unsigned i;
 
 	for (i = 0; i < h->nhdr; i++)
-		if (h->hdr[i].nlen == 10 && strncasecmp(h->hdr[i].name, "connection", 10) == 0)
+		if (h->hdr[i].nlen == 10 && strncasecmp(h->hdr[i].name, "connection", 10) == 0 &&
+		    names_headers(h->hdr[i].val, h->hdr[i].vlen))
 			break;
 	return i;
 }
@@ -424,23 +467,31 @@ static struct {
 	size_t	 len, cap;
 } hb;
 
-static void
+/* hb_add's slow path: a bigger buffer; 0 when there is none. */
+static int
+hb_grow(struct evbuffer *out, size_t n)
+{
+	size_t cap = hb.cap ? hb.cap : 4096;
+	char *p;
+
+	while (cap < hb.len + n)
+		cap *= 2;
+	if ((p = realloc(hb.p, cap)) == NULL) {
+		evbuffer_add(out, hb.p, hb.len);
+		hb.len = 0;
+		return 0;
+	}
+	hb.p = p;
+	hb.cap = cap;
+	return 1;
+}
+
+static inline void
 hb_add(struct evbuffer *out, const void *s, size_t n)
 {
-	if (hb.len + n > hb.cap) {
-		size_t cap = hb.cap ? hb.cap : 4096;
-		char *p;
-
-		while (cap < hb.len + n)
-			cap *= 2;
-		if ((p = realloc(hb.p, cap)) == NULL) {
-			evbuffer_add(out, hb.p, hb.len);
-			hb.len = 0;
-			evbuffer_add(out, s, n);
-			return;
-		}
-		hb.p = p;
-		hb.cap = cap;
+	if (hb.len + n > hb.cap && !hb_grow(out, n)) {
+		evbuffer_add(out, s, n);
+		return;
 	}
 	memcpy(hb.p + hb.len, s, n);
 	hb.len += n;
@@ -568,7 +619,7 @@ try_head(struct hconn *hc)
 	    (r->conf.replay_post && h.mlen == 4 && memcmp(h.method, "POST", 4) == 0);
 	write_request_head(hc, &h, hc->req);
 	evbuffer_drain(in, (size_t)hl);
-	evtimer_del(hc->timer);
+	clear_timer(hc);
 	if (hc->srv && (hc->srv_gen != r->gen || r->parked))
 		srv_close(hc);		/* kept alive to the side the service left, or frozen */
 	if (hc->srv) {
@@ -969,7 +1020,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hconn *hc = arg;
 	char reason[96];
+	uint64_t now = now_ms();
 
+	hc->armed_ms = 0;
+	if (hc->deadline_ms == 0)	/* cleared since it was armed */
+		return;
+	if (hc->deadline_ms > now) {	/* moved on since it was armed */
+		set_timer(hc, (unsigned)(hc->deadline_ms - now));
+		return;
+	}
+	hc->deadline_ms = 0;
 	switch (hc->state) {
 	case HS_HEAD:
 		/* Nothing at all after keep-alive or accept: close quietly. */
@@ -1063,7 +1123,7 @@ hc_connect(struct hconn *hc)
 	int fd, one = 1;
 
 	srv_close(hc);
-	evtimer_del(hc->timer);
+	clear_timer(hc);
 	if (r->parked) {
 		hc->state = HS_HELD;	/* relay_pause: sent when it ends */
 		return;
