@@ -6,7 +6,7 @@ TEST_DEPS="nftables conntrack iproute2 curl python3 procps kmod clang libclang-r
 # The recovery testbed: real VMs (libvirt + qemu, no KVM needed), real LXD,
 # and mmdebstrap to build their Debian image.
 TESTBED_DEPS="lxd libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
-	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs rsync openssh-client openssh-server"
+	qemu-system-x86 qemu-utils mmdebstrap e2fsprogs rsync openssh-client openssh-server tini"
 
 install_deps() {
 	local missing
