@@ -30,3 +30,22 @@ install_deps() {
 	modprobe nf_tables 2>/dev/null || true
 	modprobe nf_conntrack 2>/dev/null || true
 }
+
+# install_incus: Incus, to run the LXD client against it (t_rec_incus).
+# Debian 12 has it in bookworm-backports only: that suite is added from the
+# machine's own Debian source (its deb822 entry for bookworm, same mirror),
+# and only incus-base and incus-client come from it (they take bookworm's
+# liblxc1, which LXD uses too). Returns 1, saying why, when it cannot.
+install_incus() {
+	[ -x /usr/libexec/incus/incusd ] && return 0
+	local src=/etc/apt/sources.list.d/debian.sources
+	if ! apt-cache policy incus-base 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+		[ -f "$src" ] || { echo "install_incus: no $src to take the Debian mirror from" >&2; return 1; }
+		awk 'BEGIN { RS = ""; ORS = "\n\n" } /Suites: bookworm( |$)/' "$src" |
+			sed 's/^Suites: .*/Suites: bookworm-backports/' \
+			> /etc/apt/sources.list.d/vcr-bookworm-backports.sources
+		apt-get update -qq || return 1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    -t bookworm-backports incus-base incus-client >/dev/null || return 1
+}

@@ -14,6 +14,7 @@ fi
 
 . tests/deps.sh
 install_deps
+install_incus || echo "== Incus not installed: t_rec_incus will be skipped"
 
 echo "== build (-Werror, ASan + UBSan)"
 ./autogen.sh >/dev/null 2>&1

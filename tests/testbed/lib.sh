@@ -83,6 +83,9 @@ tb_reap() {
 		for d in $(lxc list -c n --format csv 2>/dev/null | grep "^vcr$id-"); do
 			lxc delete -f "$d" >/dev/null 2>&1
 		done
+		for d in $(incus list -c n --format csv 2>/dev/null | grep "^vcr$id-"); do
+			incus delete -f "$d" >/dev/null 2>&1
+		done
 		for d in $(ip netns list | awk '{print $1}' | grep "^vcr$id-"); do
 			ip netns del "$d"
 		done
@@ -152,19 +155,31 @@ tb_vm() {
 }
 
 # tb_container NAME ADDR [warm|cold]: an LXD container from the same image
-# (source none, the image's tree copied in), ADDR on the bridge.
+# (source none, the image's tree copied in), ADDR on the bridge. With
+# TB_CT_CLI=incus, an Incus container (the same API and the same commands).
 tb_container() {
-	local name=$1 addr=$2 kind=${3:-warm}
-	lxc init --empty "$name" -c security.privileged=false >/dev/null 2>&1
-	TB_CONTAINERS+=("$name")
-	lxc config device add "$name" eth0 nic nictype=bridged parent="$TB_BR" name=eth0 >/dev/null
-	local root=/var/lib/lxd/storage-pools/default/containers/$name/rootfs
+	local name=$1 addr=$2 kind=${3:-warm} cli=${TB_CT_CLI:-lxc}
+	$cli init --empty "$name" -c security.privileged=false >/dev/null 2>&1
+	TB_CONTAINERS+=("$cli:$name")
+	$cli config device add "$name" eth0 nic nictype=bridged parent="$TB_BR" name=eth0 >/dev/null
+	local root=/var/lib/$([ "$cli" = incus ] && echo incus || echo lxd)/storage-pools/default/containers/$name/rootfs
 	mkdir -p "$root"
 	rsync -aHAX --numeric-ids --exclude=/boot/ --exclude='/lib/modules/' \
 		"$TB_IMG/rootfs/" "$root/"
 	echo "$addr/24 $TB_NET.1" > "$root/etc/vcr-net"
 	echo "$name" > "$root/etc/hostname"
-	[ "$kind" = cold ] || lxc start "$name" >/dev/null 2>&1
+	[ "$kind" = cold ] || $cli start "$name" >/dev/null 2>&1
+}
+
+# tb_incus: Incus's daemon started by hand, as LXD's (tests/deps.sh
+# install_incus installs it), with the same preseed.
+tb_incus() {
+	[ -x /usr/libexec/incus/incusd ] || return 1
+	if ! incus info >/dev/null 2>&1; then
+		(setsid /usr/libexec/incus/incusd --group root >/var/log/vcr-incus.log 2>&1 &)
+		timeout 120 incus admin waitready || { echo "incusd did not start" >&2; return 1; }
+	fi
+	incus storage show default >/dev/null 2>&1 || tb_preseed | incus admin init --preseed
 }
 
 # tb_web [warm|cold]: the usual pair, both answering (a cold container is
@@ -384,7 +399,7 @@ tb_cleanup() {
 		$VIRSH destroy "$d" >/dev/null 2>&1
 		$VIRSH undefine "$d" >/dev/null 2>&1
 	done
-	for c in "${TB_CONTAINERS[@]}"; do lxc delete -f "$c" >/dev/null 2>&1; done
+	for c in "${TB_CONTAINERS[@]}"; do ${c%%:*} delete -f "${c#*:}" >/dev/null 2>&1; done
 	ip link del "$TB_BR" 2>/dev/null
 	ip link del "tb$ID" 2>/dev/null
 }
