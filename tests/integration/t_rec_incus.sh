@@ -1,6 +1,8 @@
 #!/bin/bash
 # The LXD client against Incus (6.0, from bookworm-backports), which speaks
-# the same REST API: vcrd's lxd block points at Incus's unix socket.
+# the same REST API, through both transports: the warm standby's lxd block
+# is Incus's unix socket, the cold one's HTTPS on the testbed bridge with a
+# client certificate Incus trusts and Incus's server certificate pinned.
 #  - a warm standby seen running, a cold one seen stopped;
 #  - the primary fails: the warm container takes over at once, the cold
 #    one is started through Incus's API, answers, and is switched to.
@@ -17,13 +19,27 @@ TB_CT_CLI=incus tb_container $CTC 198.18.8.21 cold
 tb_wait_http 198.18.8.20 60 || fail "the warm Incus container does not answer"
 start_backend $NS_P primary $PRIMARY
 
-svc_block() {	# svc_block NAME PORT CONTAINER ADDR warm|cold
+command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
+INCUS_ADDR=$TB_NET.1:$((28443 + ID % 1000))
+tb_mkcert incus-client
+fp=$(openssl x509 -in "$WORK/incus-client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+old_https=$(incus config get core.https_address)
+incus_https_cleanup() {
+	incus config trust remove "$fp" >/dev/null 2>&1
+	incus config set core.https_address "$old_https" >/dev/null 2>&1
+}
+CLEANUP_HOOKS+=(incus_https_cleanup)
+incus config set core.https_address "$INCUS_ADDR" || fail "Incus does not listen on $INCUS_ADDR"
+incus config trust add-certificate "$WORK/incus-client.crt" >/dev/null ||
+	fail "Incus does not take the client certificate"
+
+svc_block() {	# svc_block NAME PORT CONTAINER ADDR warm|cold LXD
 	cat <<EOS
 service $1 {
 	frontend $FRONTEND:$2
 	primary $PRIMARY:80
 	standby $4:80
-	standby-container incus $3 $5
+	standby-container $6 $3 $5
 	check http {
 		path /healthz
 		interval 200ms
@@ -38,15 +54,20 @@ control-socket $SOCK
 state-dir $WORK/state
 log-level info
 lxd incus unix:/var/lib/incus/unix.socket
-$(svc_block warm 80 $CTW 198.18.8.20 warm)
-$(svc_block cold 81 $CTC 198.18.8.21 cold)
+lxd incus-https https://$INCUS_ADDR {
+	client-cert $WORK/incus-client.crt
+	client-key $WORK/incus-client.key
+	server-cert /var/lib/incus/server.crt
+}
+$(svc_block warm 80 $CTW 198.18.8.20 warm incus)
+$(svc_block cold 81 $CTC 198.18.8.21 cold incus-https)
 EOC
 "$VCRD" -t -f "$CONF" >/dev/null || fail "config rejected: $("$VCRD" -t -f "$CONF" 2>&1)"
 tb_start_vcrd
 wait_status "container +incus/$CTW warm: Running" 15
-wait_status "container +incus/$CTC cold: Stopped" 15
+wait_status "container +incus-https/$CTC cold: Stopped" 15
 wait_for 15 "the warm standby up" status_has 'standby +198.18.8.20:80 +up'
-vcrctl status | grep -E "incus/" >&2
+vcrctl status | grep -E "incus(-https)?/" >&2
 
 touch "$WORK/primary.fail"
 wait_for 15 "the warm cut-over" active_is standby warm
@@ -56,6 +77,6 @@ for p in 80:$CTW 81:$CTC; do
 	hdr=$(ip netns exec $NS_C curl -s -m 2 -D - -o /dev/null http://$FRONTEND:${p%%:*}/ | tr -d '\r')
 	expect_match "$hdr" "X-Served-By: ${p#*:}" "the container answers on port ${p%%:*}"
 done
-expect_match "$(vcrctl events)" "recovery +cold +step=start container=incus/$CTC result=ok" "start event"
+expect_match "$(vcrctl events)" "recovery +cold +step=start container=incus-https/$CTC result=ok" "start event"
 vcrctl events | grep -E "recovery|cutover" >&2
-echo "PASS: Incus $(incus version | awk '/Server version/ {print $3}'): warm and cold standbys seen, the cold one started through its API, both switched to"
+echo "PASS: Incus $(incus version | awk '/Server version/ {print $3}'): warm (unix socket) and cold (HTTPS) standbys seen, the cold one started through its API, both switched to"
