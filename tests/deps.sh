@@ -41,7 +41,7 @@ install_incus() {
 	local src=/etc/apt/sources.list.d/debian.sources
 	if ! apt-cache policy incus-base 2>/dev/null | grep -q 'Candidate: [0-9]'; then
 		[ -f "$src" ] || { echo "install_incus: no $src to take the Debian mirror from" >&2; return 1; }
-		awk 'BEGIN { RS = ""; ORS = "\n\n" } /Suites: bookworm( |$)/' "$src" |
+		awk 'BEGIN { RS = ""; ORS = "\n\n" } /Suites: bookworm([ \n]|$)/' "$src" |
 			sed 's/^Suites: .*/Suites: bookworm-backports/' \
 			> /etc/apt/sources.list.d/vcr-bookworm-backports.sources
 		apt-get update -qq || return 1
