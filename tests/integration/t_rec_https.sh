@@ -20,35 +20,11 @@ start_backend $NS_P primary $PRIMARY
 LXD_ADDR=$TB_NET.1:$((8443 + ID % 1000))
 tb_mkcert client
 tb_mkcert stranger
-fp=$(openssl x509 -in "$WORK/client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
-old_https=$(lxc config get core.https_address)
-https_cleanup() {
-	lxc config trust remove "$fp" >/dev/null 2>&1
-	lxc config set core.https_address "$old_https" >/dev/null 2>&1
-}
-CLEANUP_HOOKS+=(https_cleanup)
-lxc config set core.https_address "$LXD_ADDR" || fail "LXD does not listen on $LXD_ADDR"
-lxc config trust add "$WORK/client.crt" >/dev/null || fail "LXD does not take the client certificate"
+tb_https lxc "$LXD_ADDR" "$WORK/client.crt" || fail "LXD does not listen on $LXD_ADDR or take the client certificate"
 
 lxd_block() {	# lxd_block NAME CERT SERVER_CERT
 	printf 'lxd %s https://%s {\n\tclient-cert %s\n\tclient-key %s\n\tserver-cert %s\n}\n' \
 		"$1" "$LXD_ADDR" "$WORK/$2.crt" "$WORK/$2.key" "$3"
-}
-svc_block() {	# svc_block NAME PORT LXD STANDBY_ADDR
-	cat <<EOS
-service $1 {
-	frontend $FRONTEND:$2
-	primary $PRIMARY:80
-	standby $4:80
-	standby-container $3 $CT cold
-	check http {
-		path /healthz
-		interval 200ms
-		timeout 150ms
-		fall 3
-	}
-}
-EOS
 }
 cat > "$CONF" <<EOC
 control-socket $SOCK
@@ -57,9 +33,9 @@ log-level info
 $(lxd_block remote client /var/lib/lxd/server.crt)
 $(lxd_block wrongpin client "$WORK/stranger.crt")
 $(lxd_block untrusted stranger /var/lib/lxd/server.crt)
-$(svc_block web 80 remote 198.18.8.20)
-$(svc_block pin 81 wrongpin 198.18.8.21)
-$(svc_block trust 82 untrusted 198.18.8.22)
+$(tb_ns_service web 80 remote $CT 198.18.8.20 cold)
+$(tb_ns_service pin 81 wrongpin $CT 198.18.8.21 cold)
+$(tb_ns_service trust 82 untrusted $CT 198.18.8.22 cold)
 EOC
 "$VCRD" -t -f "$CONF" >/dev/null || fail "config rejected: $("$VCRD" -t -f "$CONF" 2>&1)"
 tb_start_vcrd

@@ -22,33 +22,9 @@ start_backend $NS_P primary $PRIMARY
 command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
 INCUS_ADDR=$TB_NET.1:$((28443 + ID % 1000))
 tb_mkcert incus-client
-fp=$(openssl x509 -in "$WORK/incus-client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
-old_https=$(incus config get core.https_address)
-incus_https_cleanup() {
-	incus config trust remove "$fp" >/dev/null 2>&1
-	incus config set core.https_address "$old_https" >/dev/null 2>&1
-}
-CLEANUP_HOOKS+=(incus_https_cleanup)
-incus config set core.https_address "$INCUS_ADDR" || fail "Incus does not listen on $INCUS_ADDR"
-incus config trust add-certificate "$WORK/incus-client.crt" >/dev/null ||
-	fail "Incus does not take the client certificate"
+tb_https incus "$INCUS_ADDR" "$WORK/incus-client.crt" ||
+	fail "Incus does not listen on $INCUS_ADDR or take the client certificate"
 
-svc_block() {	# svc_block NAME PORT CONTAINER ADDR warm|cold LXD
-	cat <<EOS
-service $1 {
-	frontend $FRONTEND:$2
-	primary $PRIMARY:80
-	standby $4:80
-	standby-container $6 $3 $5
-	check http {
-		path /healthz
-		interval 200ms
-		timeout 150ms
-		fall 3
-	}
-}
-EOS
-}
 cat > "$CONF" <<EOC
 control-socket $SOCK
 state-dir $WORK/state
@@ -59,8 +35,8 @@ lxd incus-https https://$INCUS_ADDR {
 	client-key $WORK/incus-client.key
 	server-cert /var/lib/incus/server.crt
 }
-$(svc_block warm 80 $CTW 198.18.8.20 warm incus)
-$(svc_block cold 81 $CTC 198.18.8.21 cold incus-https)
+$(tb_ns_service warm 80 incus $CTW 198.18.8.20 warm)
+$(tb_ns_service cold 81 incus-https $CTC 198.18.8.21 cold)
 EOC
 "$VCRD" -t -f "$CONF" >/dev/null || fail "config rejected: $("$VCRD" -t -f "$CONF" 2>&1)"
 tb_start_vcrd

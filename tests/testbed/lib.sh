@@ -354,6 +354,31 @@ tb_mkcert() {
 		-subj "/CN=vcr-test-$ID-$1" -keyout "$WORK/$1.key" -out "$WORK/$1.crt" 2>/dev/null
 }
 
+# tb_https lxc|incus ADDR CERT: LXD (or Incus) listens on ADDR over HTTPS
+# and trusts the client certificate CERT, until tb_cleanup puts both back.
+TB_HTTPS=()
+tb_https() {
+	local cli=$1 addr=$2 cert=$3 fp old
+	fp=$(openssl x509 -in "$cert" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)
+	old=$($cli config get core.https_address)
+	TB_HTTPS+=("$cli $fp $old")
+	$cli config set core.https_address "$addr" || return 1
+	if [ "$cli" = incus ]; then
+		incus config trust add-certificate "$cert" >/dev/null
+	else
+		lxc config trust add "$cert" >/dev/null
+	fi
+}
+
+tb_https_cleanup() {
+	local e cli fp old
+	for e in "${TB_HTTPS[@]}"; do
+		read -r cli fp old <<< "$e"
+		$cli config trust remove "$fp" >/dev/null 2>&1
+		$cli config set core.https_address "$old" >/dev/null 2>&1
+	done
+}
+
 # tb_lxd2 NAME: a second LXD server on this machine (its own LXD_DIR, as
 # LXD's own test suite runs several), listening on the bridge at
 # $TB_LXD2_ADDR, trusting a client certificate made here. Writes the 'lxd'
@@ -392,6 +417,7 @@ tb_lxd2_cleanup() {
 
 tb_cleanup() {
 	set +e
+	tb_https_cleanup
 	tb_lxd2_cleanup
 	tb_libvirtd >/dev/null 2>&1	# a test may have stopped it, or LXD
 	lxc info >/dev/null 2>&1 || tb_services >/dev/null 2>&1
@@ -454,6 +480,26 @@ service $name {
 EOS
 	[ $# -eq 0 ] || printf '\t%s\n' "$@"
 	echo "}"
+}
+
+# tb_ns_service NAME PORT LXD CONTAINER STANDBY_ADDR warm|cold: a service
+# whose primary is lib.sh's HTTP server in a namespace (the tests of the LXD
+# transports, where no VM is needed), checked every 200 ms.
+tb_ns_service() {
+	cat <<EOS
+service $1 {
+	frontend $FRONTEND:$2
+	primary $PRIMARY:80
+	standby $5:80
+	standby-container $3 $4 $6
+	check http {
+		path /healthz
+		interval 200ms
+		timeout 150ms
+		fall 3
+	}
+}
+EOS
 }
 
 tb_start_vcrd() {
