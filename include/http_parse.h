@@ -66,6 +66,12 @@ long	http_parse_head(const char *buf, size_t len, int is_request,
 const struct http_hdr *http_find(const struct http_head *h, const char *name);
 /* Does a comma-separated header value hold this token (case-insensitive)? */
 int	http_has_token(const char *val, size_t vlen, const char *token);
+/*
+ * The next token of a comma-separated header value from *i on, without the
+ * spaces around it: 1 with *tok and *tlen set (never empty), 0 at the end.
+ */
+int	http_next_token(const char *val, size_t vlen, size_t *i, const char **tok,
+	    size_t *tlen);
 /* GET, HEAD, OPTIONS, PUT, DELETE, TRACE: safe to send twice. */
 int	http_idempotent(const char *method, size_t mlen);
 

@@ -382,22 +382,22 @@ chunked_scan(struct evbuffer *buf, struct http_chunked *ch, unsigned max_line)
 	return total;
 }
 
+static int
+named(const struct http_hdr *hd, const char *name)
+{
+	return hd->nlen == strlen(name) && strncasecmp(hd->name, name, hd->nlen) == 0;
+}
+
 /* Does this Connection value name anything but keep-alive (a fixed one)? */
 static int
 names_headers(const char *v, size_t n)
 {
-	size_t i = 0, b, e;
+	size_t i = 0, tl;
+	const char *t;
 
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		for (b = i; i < n && v[i] != ','; i++)
-			;
-		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
-			;
-		if (e > b && !(e - b == 10 && strncasecmp(v + b, "keep-alive", 10) == 0))
+	while (http_next_token(v, n, &i, &t, &tl))
+		if (!(tl == 10 && strncasecmp(t, "keep-alive", 10) == 0))
 			return 1;
-	}
 	return 0;
 }
 
@@ -412,8 +412,7 @@ first_connection(const struct http_head *h)
 	unsigned i;
 
 	for (i = 0; i < h->nhdr; i++)
-		if (h->hdr[i].nlen == 10 && strncasecmp(h->hdr[i].name, "connection", 10) == 0 &&
-		    names_headers(h->hdr[i].val, h->hdr[i].vlen))
+		if (named(&h->hdr[i], "connection") && names_headers(h->hdr[i].val, h->hdr[i].vlen))
 			break;
 	return i;
 }
@@ -425,17 +424,11 @@ first_connection(const struct http_head *h)
 static int
 hop_by_hop(const struct http_head *h, unsigned conn, const struct http_hdr *hd)
 {
-	static const char *const names[] = { "connection", "keep-alive", "proxy-connection",
-	    "te", "upgrade" };
 	char name[64];
 
-	switch (hd->nlen) {	/* the lengths of those names */
-	case 2: case 7: case 10: case 16:
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (hd->nlen == strlen(names[i]) &&
-			    strncasecmp(hd->name, names[i], hd->nlen) == 0)
-				return 1;
-	}
+	if (named(hd, "connection") || named(hd, "keep-alive") ||
+	    named(hd, "proxy-connection") || named(hd, "te") || named(hd, "upgrade"))
+		return 1;
 	if (conn == h->nhdr || hd->nlen >= sizeof(name))
 		return 0;
 	memcpy(name, hd->name, hd->nlen);
@@ -443,17 +436,10 @@ hop_by_hop(const struct http_head *h, unsigned conn, const struct http_hdr *hd)
 	for (unsigned i = conn; i < h->nhdr; i++) {
 		const struct http_hdr *c = &h->hdr[i];
 
-		if (c->nlen == 10 && strncasecmp(c->name, "connection", 10) == 0 &&
-		    http_has_token(c->val, c->vlen, name))
+		if (named(c, "connection") && http_has_token(c->val, c->vlen, name))
 			return 1;
 	}
 	return 0;
-}
-
-static int
-named(const struct http_hdr *hd, const char *name)
-{
-	return hd->nlen == strlen(name) && strncasecmp(hd->name, name, hd->nlen) == 0;
 }
 
 /*

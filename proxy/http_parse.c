@@ -162,24 +162,32 @@ parse_header(const char *p, size_t n, struct http_head *h, int is_request, int *
 }
 
 int
+http_next_token(const char *val, size_t vlen, size_t *i, const char **tok, size_t *tlen)
+{
+	size_t s, e;
+
+	while (*i < vlen && (val[*i] == ' ' || val[*i] == '\t' || val[*i] == ','))
+		(*i)++;
+	if (*i == vlen)
+		return 0;
+	for (s = *i; *i < vlen && val[*i] != ','; (*i)++)
+		;
+	for (e = *i; e > s && (val[e - 1] == ' ' || val[e - 1] == '\t'); e--)
+		;
+	*tok = val + s;
+	*tlen = e - s;
+	return 1;
+}
+
+int
 http_has_token(const char *val, size_t vlen, const char *token)
 {
-	size_t tl = strlen(token), i = 0;
+	size_t tl = strlen(token), i = 0, n;
+	const char *t;
 
-	while (i < vlen) {
-		size_t s, e;
-
-		while (i < vlen && (val[i] == ' ' || val[i] == '\t' || val[i] == ','))
-			i++;
-		s = i;
-		while (i < vlen && val[i] != ',')
-			i++;
-		e = i;
-		while (e > s && (val[e - 1] == ' ' || val[e - 1] == '\t'))
-			e--;
-		if (e - s == tl && strncasecmp(val + s, token, tl) == 0)
+	while (http_next_token(val, vlen, &i, &t, &n))
+		if (n == tl && strncasecmp(t, token, tl) == 0)
 			return 1;
-	}
 	return 0;
 }
 
